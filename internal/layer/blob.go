@@ -1,0 +1,132 @@
+package layer
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/kiln-build/kiln/internal/cache"
+)
+
+// gzipLevel is fixed: the compressed bytes, and so the layer digest, depend on it.
+const gzipLevel = gzip.BestSpeed
+
+// Blob describes a compressed layer stored in the cache.
+type Blob struct {
+	Digest       string `json:"digest"`  // sha256 hex of the gzip stream
+	DiffID       string `json:"diff_id"` // sha256 hex of the tar stream
+	Size         int64  `json:"size"`    // bytes of the gzip stream
+	Uncompressed int64  `json:"uncompressed"`
+}
+
+type countingHash struct {
+	n int64
+	h interface {
+		io.Writer
+		Sum([]byte) []byte
+	}
+}
+
+func (c *countingHash) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return c.h.Write(p)
+}
+
+// Store writes the tree as a gzip-compressed tar into the cache and describes it.
+func Store(c *cache.Cache, t *Tree, mtime time.Time) (Blob, error) {
+	tmp, err := c.TempFile("layer-*")
+	if err != nil {
+		return Blob{}, err
+	}
+	defer os.Remove(tmp.Name())
+	compressed := &countingHash{h: sha256.New()}
+	zw, err := gzip.NewWriterLevel(io.MultiWriter(tmp, compressed), gzipLevel)
+	if err != nil {
+		tmp.Close()
+		return Blob{}, err
+	}
+	uncompressed := &countingHash{h: sha256.New()}
+	if err := t.Write(io.MultiWriter(zw, uncompressed), mtime); err != nil {
+		tmp.Close()
+		return Blob{}, err
+	}
+	if err := zw.Close(); err != nil {
+		tmp.Close()
+		return Blob{}, err
+	}
+	if err := tmp.Close(); err != nil {
+		return Blob{}, err
+	}
+	b := Blob{
+		Digest:       hex.EncodeToString(compressed.h.Sum(nil)),
+		DiffID:       hex.EncodeToString(uncompressed.h.Sum(nil)),
+		Size:         compressed.n,
+		Uncompressed: uncompressed.n,
+	}
+	if err := c.PutFile(tmp.Name(), b.Digest); err != nil {
+		return Blob{}, err
+	}
+	return b, nil
+}
+
+// Cached builds a layer through the cache: when a record for key exists and
+// its blob is intact, build is not called and hit is true.
+func Cached(c *cache.Cache, key string, mtime time.Time, mt types.MediaType, build func() (*Tree, error)) (l v1.Layer, b Blob, hit bool, err error) {
+	if c.Record("layer", key, &b) && c.Has(b.Digest) {
+		l, err := b.Layer(c, mt)
+		return l, b, true, err
+	}
+	t, err := build()
+	if err != nil {
+		return nil, Blob{}, false, err
+	}
+	if b, err = Store(c, t, mtime); err != nil {
+		return nil, Blob{}, false, err
+	}
+	if err := c.SetRecord("layer", key, b); err != nil {
+		return nil, Blob{}, false, err
+	}
+	l, err = b.Layer(c, mt)
+	return l, b, false, err
+}
+
+// Layer returns the stored blob as a v1.Layer of the given media type.
+func (b Blob) Layer(c *cache.Cache, mt types.MediaType) (v1.Layer, error) {
+	digest, err := v1.NewHash("sha256:" + b.Digest)
+	if err != nil {
+		return nil, err
+	}
+	diffID, err := v1.NewHash("sha256:" + b.DiffID)
+	if err != nil {
+		return nil, err
+	}
+	return partial.CompressedToLayer(&cachedLayer{c: c, digest: digest, diffID: diffID, size: b.Size, mt: mt})
+}
+
+type cachedLayer struct {
+	c      *cache.Cache
+	digest v1.Hash
+	diffID v1.Hash
+	size   int64
+	mt     types.MediaType
+}
+
+func (l *cachedLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l *cachedLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
+func (l *cachedLayer) Size() (int64, error)                { return l.size, nil }
+func (l *cachedLayer) MediaType() (types.MediaType, error) { return l.mt, nil }
+func (l *cachedLayer) Compressed() (io.ReadCloser, error) {
+	f, err := l.c.Open(l.digest.Hex)
+	if err != nil {
+		return nil, fmt.Errorf("layer %s: %w", l.digest, err)
+	}
+	return f, nil
+}
