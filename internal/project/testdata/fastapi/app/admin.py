@@ -1,0 +1,3 @@
+from fastapi import FastAPI
+
+admin = FastAPI(root_path="/admin")
