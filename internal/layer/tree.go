@@ -38,10 +38,11 @@ type Entry struct {
 // Tree is an in-memory file tree destined for one layer.
 type Tree struct {
 	entries map[string]*Entry
+	parents map[string]bool // every directory that has an entry below it
 }
 
 // NewTree returns an empty tree.
-func NewTree() *Tree { return &Tree{entries: map[string]*Entry{}} }
+func NewTree() *Tree { return &Tree{entries: map[string]*Entry{}, parents: map[string]bool{}} }
 
 // CleanPath turns p into the canonical relative form used as a tree key. It
 // refuses absolute paths, any ".." component and empty names, because every
@@ -85,7 +86,13 @@ func (t *Tree) Add(e Entry) error {
 			return fmt.Errorf("%s: parent %s is not a directory", p, dir)
 		}
 	}
+	if e.Kind != Dir && t.parents[p] {
+		return fmt.Errorf("%s: a directory of that name already has entries", p)
+	}
 	t.entries[p] = &e
+	for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
+		t.parents[dir] = true
+	}
 	return nil
 }
 

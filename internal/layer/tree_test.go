@@ -89,6 +89,12 @@ func TestAddRefusesEscapingPaths(t *testing.T) {
 	if err := tr.AddFile("/etc/passwd", 0o644, nil); err != nil {
 		t.Errorf("a leading slash is an image-absolute path and must be accepted: %v", err)
 	}
+	if err := tr.AddFile("usr/lib/x", 0o644, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.AddFile("usr/lib", 0o644, nil); err == nil {
+		t.Error("a file replaced a directory that has entries")
+	}
 	if err := tr.AddFile("etc/passwd/x", 0o644, nil); err == nil {
 		t.Error("a file under a regular file was accepted")
 	}

@@ -1,0 +1,138 @@
+package e2e
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"log"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func run(name string, args ...string) { osexec.Command(name, args...).Run() }
+
+func execOut(name string, args ...string) (string, error) {
+	out, err := osexec.Command(name, args...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+func sha256hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func nopLogger() *log.Logger { return log.New(discard{}, "", 0) }
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// expectRefused runs a build that must fail with exit 2, a message
+// containing every one of want, and no output written.
+func (f *fixture) expectRefused(t *testing.T, want ...string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	r := f.kiln(t, nil, "build", f.dir, "--base", f.base, "--platform", "linux/amd64", "--output", "oci:"+out+":1")
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\nstderr:\n%s", r.code, r.stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("error does not mention %q:\n%s", w, r.stderr)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("output %s was written by a failed build", out)
+	}
+}
+
+// replaceWheel swaps one wheel of the fixture's private wheelhouse copy for
+// other bytes and rewrites the lock, as a compromised index would serve it.
+func (f *fixture) privateWheelhouse(t *testing.T) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "wheels")
+	copyTree(t, f.wheels, dir)
+	f.wheels = dir
+	f.index.Close()
+	f.index = startIndex(t, dir)
+}
+
+func TestRefusesWheelWithParentEntry(t *testing.T) {
+	f := newFixture(t)
+	f.privateWheelhouse(t)
+	name := "itsdangerous-2.1.2-py3-none-any.whl"
+	p := filepath.Join(f.wheels, name)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, addZipEntry(t, data, "../../../../etc/cron.d/evil", "* * * * * root sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.writeLock(t) // the lock is honest about the evil wheel's hash: the entry itself must be refused
+	f.expectRefused(t, name, "..")
+}
+
+func TestRefusesHashMismatch(t *testing.T) {
+	f := newFixture(t)
+	f.privateWheelhouse(t)
+	name := "itsdangerous-2.1.2-py3-none-any.whl"
+	p := filepath.Join(f.wheels, name)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The lock keeps the original hash; the index now serves other bytes.
+	if err := os.WriteFile(p, addZipEntry(t, data, "itsdangerous/backdoor.py", "import os\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.expectRefused(t, name, "mismatch")
+}
+
+func TestRefusesMissingWheel(t *testing.T) {
+	f := newFixture(t)
+	lockPath := filepath.Join(f.dir, "uv.lock")
+	lock, err := os.ReadFile(lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Make kiln-demo-ext's wheels look like Windows-only ones.
+	re := regexp.MustCompile(`kiln_demo_ext-1\.0\.0-cp311-cp311-manylinux_2_36_(x86_64|aarch64)\.whl`)
+	changed := re.ReplaceAllString(string(lock), "kiln_demo_ext-1.0.0-cp311-cp311-win_amd64.whl")
+	if changed == string(lock) {
+		t.Fatal("the lock has no kiln-demo-ext wheel to rename")
+	}
+	if err := os.WriteFile(lockPath, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.expectRefused(t, "kiln-demo-ext", "1.0.0", "linux/amd64", "kiln_demo_ext-1.0.0-cp311-cp311-win_amd64.whl", "sdist")
+}
+
+func addZipEntry(t *testing.T, wheel []byte, name, content string) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(wheel), int64(len(wheel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range zr.File {
+		if err := zw.Copy(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := zw.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte(content))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
