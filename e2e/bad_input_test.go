@@ -51,8 +51,8 @@ func (f *fixture) expectRefused(t *testing.T, want ...string) {
 	}
 }
 
-// replaceWheel swaps one wheel of the fixture's private wheelhouse copy for
-// other bytes and rewrites the lock, as a compromised index would serve it.
+// privateWheelhouse gives the fixture its own copy of the wheels, served by
+// its own index and locked, so that a test can tamper with them.
 func (f *fixture) privateWheelhouse(t *testing.T) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "wheels")
@@ -60,6 +60,7 @@ func (f *fixture) privateWheelhouse(t *testing.T) {
 	f.wheels = dir
 	f.index.Close()
 	f.index = startIndex(t, dir)
+	f.writeLock(t)
 }
 
 func TestRefusesWheelWithParentEntry(t *testing.T) {

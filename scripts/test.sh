@@ -6,20 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(debootstrap python3.11-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross dpkg-dev file ca-certificates)
-missing=()
-for p in "${packages[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-	echo "test.sh: installing ${missing[*]}" >&2
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-# The wheel builder downloads Debian's own python3-* packages with apt: its lists must be fresh.
-if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v lock)" ]; then
-	apt-get update -qq
-fi
+bash scripts/deps.sh
+# Build the Debian Python base before the tests, so that no test's timeout
+# includes debootstrap (a no-op when it is cached).
+go run ./internal/testbase/cmd/mkbase >/dev/null
 
 if ! docker info >/dev/null 2>&1; then
 	if [ "${CI:-}" = "true" ]; then

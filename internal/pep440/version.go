@@ -322,3 +322,10 @@ func isDigits(s string) bool {
 	}
 	return true
 }
+
+// Public returns v without its local label: what a wheel's METADATA may
+// carry when its file name has a local version.
+func (v Version) Public() Version {
+	v.local = nil
+	return v
+}

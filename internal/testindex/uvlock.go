@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	pep440 "github.com/aquasecurity/go-pep440-version"
+	"github.com/kiln-build/kiln/internal/pep440"
 	"github.com/pelletier/go-toml/v2"
 )
 
@@ -356,15 +356,15 @@ func checkVersion(r requirement, version string) error {
 	if r.specifier == "" {
 		return nil
 	}
-	v, err := pep440.Parse(version)
+	v, err := pep440.ParseVersion(version)
 	if err != nil {
 		return fmt.Errorf("version %q: %w", version, err)
 	}
-	specs, err := pep440.NewSpecifiers(r.specifier)
+	specs, err := pep440.ParseSpecifiers(r.specifier)
 	if err != nil {
 		return fmt.Errorf("specifier %q: %w", r.specifier, err)
 	}
-	if !specs.Check(v) {
+	if !specs.Contains(v) {
 		return fmt.Errorf("%s %s does not satisfy %s", r.name, version, r.specifier)
 	}
 	return nil

@@ -15,7 +15,7 @@ import (
 	"sort"
 	"strings"
 
-	pep440 "github.com/aquasecurity/go-pep440-version"
+	"github.com/kiln-build/kiln/internal/pep440"
 )
 
 // debianDist is one Python distribution repackaged from Debian bookworm.
@@ -288,7 +288,7 @@ func convertMetadata(spec *wheelSpec, dist string, d *deb, files map[string]debF
 		return err
 	}
 	spec.name, spec.version = info.get("Name"), info.get("Version")
-	v, err := pep440.Parse(spec.version)
+	v, err := pep440.ParseVersion(spec.version)
 	if err != nil {
 		return fmt.Errorf("version %q is not PEP 440: %w", spec.version, err)
 	}

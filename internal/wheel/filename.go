@@ -9,7 +9,7 @@ import (
 	"net/url"
 	"strings"
 
-	pep440 "github.com/aquasecurity/go-pep440-version"
+	"github.com/kiln-build/kiln/internal/pep440"
 
 	"github.com/kiln-build/kiln/internal/tags"
 )
@@ -70,7 +70,7 @@ func ParseFilename(s string) (Filename, error) {
 	if !allChars(f.Version, ".!+_") {
 		return bad(fmt.Sprintf("invalid version %q", f.Version))
 	}
-	if _, err := pep440.Parse(f.Version); err != nil {
+	if _, err := pep440.ParseVersion(f.Version); err != nil {
 		return bad(fmt.Sprintf("invalid version %q", f.Version))
 	}
 	n := len(parts)

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	pep440 "github.com/aquasecurity/go-pep440-version"
+	"github.com/kiln-build/kiln/internal/pep440"
 
 	"github.com/kiln-build/kiln/internal/layer"
 )
@@ -293,17 +293,16 @@ func checkMetadata(h headers, fn Filename) (name, version string, err error) {
 	if NormalizeName(name) != fn.NormalizedName() {
 		return "", "", fmt.Errorf("name %q does not match the file name's %q", name, fn.Name)
 	}
-	mv, err := pep440.Parse(version)
+	mv, err := pep440.ParseVersion(version)
 	if err != nil {
 		return "", "", fmt.Errorf("invalid Version %q", version)
 	}
-	fv, err := pep440.Parse(fn.Version)
+	fv, err := pep440.ParseVersion(fn.Version)
 	if err != nil {
 		return "", "", fmt.Errorf("invalid file name version %q", fn.Version)
 	}
-	if !mv.Equal(fv) {
-		public, err := pep440.Parse(fv.Public())
-		if err != nil || !mv.Equal(public) {
+	if mv.Compare(fv) != 0 {
+		if mv.Compare(fv.Public()) != 0 {
 			return "", "", fmt.Errorf("version %q does not match the file name's %q", version, fn.Version)
 		}
 	}
