@@ -137,3 +137,27 @@ func addZipEntry(t *testing.T, wheel []byte, name, content string) []byte {
 	}
 	return buf.Bytes()
 }
+
+func TestRefusesPlatformTheBaseLacks(t *testing.T) {
+	f := newFixture(t)
+	r := f.kiln(t, nil, "build", f.dir, "--base", f.base, "--platform", "linux/s390x", "--plan")
+	if r.code != 2 || !strings.Contains(r.stderr, "linux/s390x") || !strings.Contains(r.stderr, "linux/arm64") {
+		t.Fatalf("exit %d, want 2 naming the platform asked for and those the base has:\n%s", r.code, r.stderr)
+	}
+}
+
+func TestRefusesUnknownConfigKey(t *testing.T) {
+	f := newFixture(t)
+	p := filepath.Join(f.dir, "pyproject.toml")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(strings.Replace(string(data), "port = 8000", "port = 8000\nhealth-path = \"/x\"", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := f.kiln(t, nil, "build", f.dir, "--base", f.base, "--plan")
+	if r.code != 2 || !strings.Contains(r.stderr, "health-path") || !strings.Contains(r.stderr, "healthcheck") {
+		t.Fatalf("exit %d, want 2 naming the unknown key and the known ones:\n%s", r.code, r.stderr)
+	}
+}

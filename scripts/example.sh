@@ -33,6 +33,10 @@ for _ in $(seq 50); do
 	curl -fsS -o /dev/null http://127.0.0.1:3141/simple/ 2>/dev/null && break
 	sleep 0.2
 done
+if ! kill -0 "$index" 2>/dev/null; then
+	echo "example.sh: the package index did not start (is 127.0.0.1:3141 in use?)" >&2
+	exit 1
+fi
 
 "$work/bin/kiln" build examples/flask-service --base "oci:$base:bookworm" \
 	--platform linux/amd64 --output docker-daemon:flask-service:latest

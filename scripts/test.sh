@@ -6,11 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/deps.sh
-# Build the Debian Python base before the tests, so that no test's timeout
-# includes debootstrap (a no-op when it is cached).
-go run ./internal/testbase/cmd/mkbase >/dev/null
-
 if ! docker info >/dev/null 2>&1; then
 	if [ "${CI:-}" = "true" ]; then
 		echo "test.sh: the Docker engine is not reachable; the end-to-end tests need it (CI=true never skips them)" >&2
@@ -18,6 +13,11 @@ if ! docker info >/dev/null 2>&1; then
 	fi
 	echo "test.sh: warning: no Docker engine; end-to-end tests will be skipped" >&2
 fi
+
+bash scripts/deps.sh
+# Build the Debian Python base before the tests, so that no test's timeout
+# includes debootstrap (a no-op when it is cached).
+go run ./internal/testbase/cmd/mkbase >/dev/null
 
 gofmt_out=$(gofmt -l cmd internal e2e 2>/dev/null || true)
 if [ -n "$gofmt_out" ]; then

@@ -69,6 +69,10 @@ func configure(cf *v1.ConfigFile, plan *Plan, pp *PlatformPlan, git gitDescripti
 	for k, v := range ociLabels(plan, git, pp.BaseDigest) {
 		c.Labels[k] = v
 	}
+	if len(p.Config.RequiredEnv) > 0 {
+		// Names only: kiln verify --run reads them to prove the service refuses to start without.
+		c.Labels["dev.kiln.required-env"] = strings.Join(p.Config.RequiredEnv, ",")
+	}
 	for k, v := range p.Config.Labels {
 		c.Labels[k] = v
 	}

@@ -119,6 +119,9 @@ func MakePlan(ctx context.Context, o Options) (*Plan, error) {
 	}
 	sum := sha256.Sum256(lockBytes)
 
+	if len(p.Config.Packages) > 0 {
+		return nil, fmt.Errorf("%s: [tool.kiln] packages %v: Debian runtime packages are not supported yet", filepath.Join(p.Dir, "pyproject.toml"), p.Config.Packages)
+	}
 	baseRef := o.Base
 	if baseRef == "" {
 		baseRef = p.Config.Base

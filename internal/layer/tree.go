@@ -59,7 +59,7 @@ func CleanPath(p string) (string, error) {
 	}
 	for _, part := range strings.Split(p, "/") {
 		if part == ".." {
-			return "", fmt.Errorf("path %q contains ..", p)
+			return "", fmt.Errorf("path %q has a \"..\" component", p)
 		}
 	}
 	c := path.Clean(p)

@@ -36,16 +36,16 @@ type Artifact struct {
 type Result struct {
 	// Ref names the output; for a registry, the pushed repository, tag and
 	// digest (REPO:TAG@DIGEST), which imageref.Parse accepts.
-	Ref string
+	Ref string `json:"ref"`
 	// Digest is the manifest or index digest of what was written. For
 	// docker-archive and docker-daemon outputs of an index it is the digest
 	// of the one platform image written.
-	Digest v1.Hash
+	Digest v1.Hash `json:"digest"`
 	// Pushed lists the blobs uploaded to a registry, in digest order; blobs
 	// the registry already had are not in it. Empty for other sinks.
-	Pushed []v1.Hash
+	Pushed []v1.Hash `json:"pushed,omitempty"`
 	// PushedBytes is the total size of the blobs in Pushed.
-	PushedBytes int64
+	PushedBytes int64 `json:"pushed_bytes,omitempty"`
 }
 
 // Publisher writes an artifact to one output.
