@@ -5,6 +5,7 @@
 # extension compiled by gcc and cross-compiled for arm64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export HOME="${HOME:-/root}"
 
 if ! docker info >/dev/null 2>&1; then
 	if [ "${CI:-}" = "true" ]; then

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -230,8 +231,8 @@ func Epoch() (time.Time, error) {
 	if s == "" {
 		return time.Unix(0, 0).UTC(), nil
 	}
-	var n int64
-	if _, err := fmt.Sscanf(strings.TrimSpace(s), "%d", &n); err != nil || n < 0 {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 {
 		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a non-negative integer of seconds", s)
 	}
 	return time.Unix(n, 0).UTC(), nil
