@@ -148,14 +148,7 @@ func TestRefusesPlatformTheBaseLacks(t *testing.T) {
 
 func TestRefusesUnknownConfigKey(t *testing.T) {
 	f := newFixture(t)
-	p := filepath.Join(f.dir, "pyproject.toml")
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(strings.Replace(string(data), "port = 8000", "port = 8000\nhealth-path = \"/x\"", 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	replaceInFile(t, filepath.Join(f.dir, "pyproject.toml"), "port = 8000", "port = 8000\nhealth-path = \"/x\"")
 	r := f.kiln(t, nil, "build", f.dir, "--base", f.base, "--plan")
 	if r.code != 2 || !strings.Contains(r.stderr, "health-path") || !strings.Contains(r.stderr, "healthcheck") {
 		t.Fatalf("exit %d, want 2 naming the unknown key and the known ones:\n%s", r.code, r.stderr)
@@ -164,14 +157,7 @@ func TestRefusesUnknownConfigKey(t *testing.T) {
 
 func TestRefusesInterpreterOutsideRequiresPython(t *testing.T) {
 	f := newFixture(t)
-	p := filepath.Join(f.dir, "pyproject.toml")
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(strings.Replace(string(data), `requires-python = ">=3.11"`, `requires-python = ">=3.12"`, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	replaceInFile(t, filepath.Join(f.dir, "pyproject.toml"), `requires-python = ">=3.11"`, `requires-python = ">=3.12"`)
 	r := f.kiln(t, nil, "build", f.dir, "--base", f.base, "--plan")
 	if r.code != 2 || !strings.Contains(r.stderr, "3.11.2") || !strings.Contains(r.stderr, ">=3.12") || !strings.Contains(r.stderr, "/usr/bin/python3.11") {
 		t.Fatalf("exit %d, want 2 naming the interpreter found and the requirement:\n%s", r.code, r.stderr)

@@ -245,7 +245,7 @@ func TestReproducibleAndCached(t *testing.T) {
 	}
 
 	// A project version bump keeps the dependency layer too.
-	bumpVersion(t, f.dir, "0.1.0", "0.2.0")
+	replaceInFile(t, filepath.Join(f.dir, "pyproject.toml"), `version = "0.1.0"`, `version = "0.2.0"`)
 	fourth := f.mustBuild(t)
 	if deps4, _ := fourth.layer(t, plat, "dependencies"); deps4 != deps {
 		t.Errorf("version bump changed the dependencies layer: %s, was %s", deps4, deps)
@@ -286,16 +286,17 @@ func appendFile(t *testing.T, p, s string) {
 	}
 }
 
-func bumpVersion(t *testing.T, dir, from, to string) {
+// replaceInFile replaces the first old in the file with new, and fails if
+// there is none: a test whose edit does nothing would prove nothing.
+func replaceInFile(t *testing.T, p, old, new string) {
 	t.Helper()
-	p := filepath.Join(dir, "pyproject.toml")
 	data, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := strings.Replace(string(data), `version = "`+from+`"`, `version = "`+to+`"`, 1)
+	s := strings.Replace(string(data), old, new, 1)
 	if s == string(data) {
-		t.Fatalf("no version %s in %s", from, p)
+		t.Fatalf("no %q in %s", old, p)
 	}
 	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
