@@ -136,7 +136,7 @@ func MakePlan(ctx context.Context, o Options) (*Plan, error) {
 	o.Log("reading base %s", baseRef)
 	src, err := imageref.Read(ctx, ref)
 	if err != nil {
-		return nil, fmt.Errorf("base %s: %w", baseRef, err)
+		return nil, fmt.Errorf("base: %w", err)
 	}
 
 	platforms := o.Platforms
