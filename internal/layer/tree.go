@@ -76,8 +76,8 @@ func (t *Tree) Add(e Entry) error {
 	if err != nil {
 		return err
 	}
-	if e.Kind == Symlink && e.Target == "" {
-		return fmt.Errorf("symlink %s has an empty target", p)
+	if e.Kind == Symlink && (e.Target == "" || strings.ContainsRune(e.Target, 0)) {
+		return fmt.Errorf("symlink %s has an empty target or one with a NUL byte", p)
 	}
 	e.Path = p
 	e.Mode &= fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
