@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kiln-build/kiln/internal/pep440"
+	"github.com/kiln-build/kiln/internal/pyname"
 )
 
 // Env is the marker environment of a target interpreter.
@@ -181,7 +182,7 @@ func (c compare) eval(e *evaluation) (bool, error) {
 		if name == "dependency_groups" {
 			set = e.groups
 		}
-		return hasName(set, normalizeName(literal)) == (c.op == "in"), nil
+		return hasName(set, pyname.Normalize(literal)) == (c.op == "in"), nil
 	}
 
 	lhs, rhs := c.left.value, c.right.value
@@ -218,7 +219,7 @@ func (c compare) eval(e *evaluation) (bool, error) {
 // spelling that normalises to it.
 func hasName(set map[string]bool, name string) bool {
 	for k, in := range set {
-		if in && normalizeName(k) == name {
+		if in && pyname.Normalize(k) == name {
 			return true
 		}
 	}

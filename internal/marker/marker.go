@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kiln-build/kiln/internal/pyname"
 )
 
 // Marker is a parsed marker expression. The zero Marker, and a nil *Marker,
@@ -316,9 +318,9 @@ func (p *parser) parseAtom(depth int) (expr, error) {
 	// packaging normalises the name compared with `extra` when parsing, so
 	// the normal form shows it normalised too.
 	if left.name == "extra" {
-		right.value = normalizeName(right.value)
+		right.value = pyname.Normalize(right.value)
 	} else if right.name == "extra" {
-		left.value = normalizeName(left.value)
+		left.value = pyname.Normalize(left.value)
 	}
 	return compare{left: left, op: op, right: right}, nil
 }
@@ -365,11 +367,3 @@ func describe(t token) string {
 	}
 	return fmt.Sprintf("%q", t.text)
 }
-
-// normalizeName is PEP 503 name normalisation, which PEP 685 applies to
-// extras and PEP 735 to dependency groups.
-func normalizeName(s string) string {
-	return strings.ToLower(nameSeparators.ReplaceAllString(s, "-"))
-}
-
-var nameSeparators = regexp.MustCompile(`[-_.]+`)

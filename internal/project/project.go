@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kiln-build/kiln/internal/pyname"
 	"github.com/moby/patternmatcher/ignorefile"
 	"github.com/pelletier/go-toml/v2"
 )
@@ -134,7 +135,7 @@ func parse(data []byte) (*Project, error) {
 	if !nameRE.MatchString(p.Name) {
 		return nil, fmt.Errorf("[project] name %q is not a valid Python package name", p.Name)
 	}
-	p.NormalizedName = NormalizeName(p.Name)
+	p.NormalizedName = pyname.Normalize(p.Name)
 	if err := projectString(proj, "version", &p.Version); err != nil {
 		return nil, err
 	}
@@ -228,7 +229,6 @@ var (
 	// Entry point object references: importable.module:object.attr, with an
 	// optional [extras] suffix that installers ignore.
 	entryPointRE = regexp.MustCompile(`^\s*[A-Za-z_][\w.]*\s*(:\s*[A-Za-z_][\w.]*)?\s*(\[[^\]]*\])?\s*$`)
-	normalizeRE  = regexp.MustCompile(`[-_.]+`)
 )
 
 // A script name becomes a file in the venv's bin directory.
@@ -237,11 +237,6 @@ func validateScriptName(s string) error {
 		return fmt.Errorf("invalid script name %q", s)
 	}
 	return nil
-}
-
-// NormalizeName is the PEP 503 normalization of a distribution name.
-func NormalizeName(name string) string {
-	return strings.ToLower(normalizeRE.ReplaceAllString(name, "-"))
 }
 
 // Names that setuptools' automatic discovery also refuses to treat as

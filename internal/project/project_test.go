@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kiln-build/kiln/internal/pyname"
 )
 
 func load(t *testing.T, dir string) *Project {
@@ -266,8 +268,8 @@ func TestNormalizeName(t *testing.T) {
 	for in, want := range map[string]string{
 		"Flask": "flask", "zope.interface": "zope-interface", "Foo__Bar-.baz": "foo-bar-baz", "a": "a",
 	} {
-		if got := NormalizeName(in); got != want {
-			t.Errorf("NormalizeName(%q) = %q, want %q", in, got, want)
+		if got := pyname.Normalize(in); got != want {
+			t.Errorf("pyname.Normalize(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kiln-build/kiln/internal/pyname"
 )
 
 // UploadTime is the upload time the index reports for every file (PEP 700)
@@ -170,9 +172,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case rest != "":
 			http.NotFound(w, r)
-		case normalize(name) != name || !strings.HasSuffix(p, "/"):
+		case pyname.Normalize(name) != name || !strings.HasSuffix(p, "/"):
 			// PEP 503: clients must use the normalized URL; redirect the rest.
-			http.Redirect(w, r, "/simple/"+normalize(name)+"/", http.StatusMovedPermanently)
+			http.Redirect(w, r, "/simple/"+pyname.Normalize(name)+"/", http.StatusMovedPermanently)
 		default:
 			h.serveProject(w, r, name)
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kiln-build/kiln/internal/pep440"
+	"github.com/kiln-build/kiln/internal/pyname"
 	"github.com/pelletier/go-toml/v2"
 )
 
@@ -126,7 +127,7 @@ func WriteUVLock(projectDir, indexURL, wheelDir string, root RootSpec) error {
 		p.wheels = append(p.wheels, w)
 	}
 
-	rootName := normalize(root.Name)
+	rootName := pyname.Normalize(root.Name)
 	rootDeps, err := parseRoot("dependencies", root.Dependencies)
 	if err != nil {
 		return err
@@ -134,7 +135,7 @@ func WriteUVLock(projectDir, indexURL, wheelDir string, root RootSpec) error {
 	groups := map[string][]requirement{}
 	var groupNames []string
 	for g, reqs := range root.Groups {
-		ng := normalize(g)
+		ng := pyname.Normalize(g)
 		parsed, err := parseRoot("dependency group "+g, reqs)
 		if err != nil {
 			return err
@@ -148,7 +149,7 @@ func WriteUVLock(projectDir, indexURL, wheelDir string, root RootSpec) error {
 	locked := map[string]*lockPackage{}
 	var queue []*lockPackage
 	visit := func(from string, r requirement) (bool, error) {
-		p := available[normalize(r.name)]
+		p := available[pyname.Normalize(r.name)]
 		if p == nil {
 			return false, nil
 		}
@@ -173,7 +174,7 @@ func WriteUVLock(projectDir, indexURL, wheelDir string, root RootSpec) error {
 		if !ok {
 			return fmt.Errorf("uv.lock: %s depends on %s, which is not in %s", rootName, r.name, wheelDir)
 		}
-		rootEdges = append(rootEdges, lockEdge{name: normalize(r.name), marker: uvMarkerOrEmpty(r.marker)})
+		rootEdges = append(rootEdges, lockEdge{name: pyname.Normalize(r.name), marker: uvMarkerOrEmpty(r.marker)})
 	}
 	groupEdges := map[string][]lockEdge{}
 	for _, g := range groupNames {
@@ -185,7 +186,7 @@ func WriteUVLock(projectDir, indexURL, wheelDir string, root RootSpec) error {
 			if !ok {
 				return fmt.Errorf("uv.lock: %s group %s needs %s, which is not in %s", rootName, g, r.name, wheelDir)
 			}
-			groupEdges[g] = append(groupEdges[g], lockEdge{name: normalize(r.name), marker: uvMarkerOrEmpty(r.marker)})
+			groupEdges[g] = append(groupEdges[g], lockEdge{name: pyname.Normalize(r.name), marker: uvMarkerOrEmpty(r.marker)})
 		}
 	}
 	for len(queue) > 0 {
@@ -205,7 +206,7 @@ func WriteUVLock(projectDir, indexURL, wheelDir string, root RootSpec) error {
 				return err
 			}
 			if ok {
-				p.deps = append(p.deps, lockEdge{name: normalize(r.name), marker: uvMarkerOrEmpty(r.marker)})
+				p.deps = append(p.deps, lockEdge{name: pyname.Normalize(r.name), marker: uvMarkerOrEmpty(r.marker)})
 			}
 		}
 	}
@@ -302,10 +303,10 @@ func writeEdges(b *strings.Builder, key string, edges []lockEdge) {
 // [package.metadata]: one element inline, several one per line.
 func writeRequirements(b *strings.Builder, key string, reqs []requirement) {
 	reqs = append([]requirement(nil), reqs...)
-	sort.SliceStable(reqs, func(i, j int) bool { return normalize(reqs[i].name) < normalize(reqs[j].name) })
+	sort.SliceStable(reqs, func(i, j int) bool { return pyname.Normalize(reqs[i].name) < pyname.Normalize(reqs[j].name) })
 	items := make([]string, len(reqs))
 	for i, r := range reqs {
-		s := "{ name = " + tomlString(normalize(r.name))
+		s := "{ name = " + tomlString(pyname.Normalize(r.name))
 		if len(r.extras) > 0 {
 			quoted := make([]string, len(r.extras))
 			for k, e := range r.extras {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kiln-build/kiln/internal/pyname"
 	"github.com/pelletier/go-toml/v2"
 )
 
@@ -321,7 +322,7 @@ func FuzzParseWheelName(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if p == "" || v == "" || p != normalize(p) || strings.Contains(v, "-") {
+		if p == "" || v == "" || p != pyname.Normalize(p) || strings.Contains(v, "-") {
 			t.Fatalf("%q -> %q %q", name, p, v)
 		}
 	})

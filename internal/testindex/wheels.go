@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/kiln-build/kiln/internal/pyname"
 )
 
 // wheelFile is one wheel of the served directory.
@@ -27,14 +29,8 @@ type wheelFile struct {
 }
 
 var (
-	nameRun   = regexp.MustCompile(`[-_.]+`)
 	validName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`)
 )
-
-// normalize is PEP 503 name normalization.
-func normalize(name string) string {
-	return strings.ToLower(nameRun.ReplaceAllString(name, "-"))
-}
 
 // parseWheelName splits a wheel file name into the normalized project
 // name and the version: {name}-{version}(-{build})?-{py}-{abi}-{plat}.whl.
@@ -58,7 +54,7 @@ func parseWheelName(filename string) (project, version string, err error) {
 	if len(parts) == 6 && (parts[2][0] < '0' || parts[2][0] > '9') {
 		return "", "", fmt.Errorf("wheel %s: build tag %q must start with a digit", filename, parts[2])
 	}
-	return normalize(parts[0]), parts[1], nil
+	return pyname.Normalize(parts[0]), parts[1], nil
 }
 
 // scanWheels reads every *.whl in dir: hash, size and the METADATA fields
@@ -121,7 +117,7 @@ func readWheel(p string) (wheelFile, error) {
 	}
 	headers := parseHeaders(body)
 	name, version := first(headers["name"]), first(headers["version"])
-	if normalize(name) != w.project || version != w.version {
+	if pyname.Normalize(name) != w.project || version != w.version {
 		return w, fmt.Errorf("wheel %s: METADATA is for %s %s", filename, name, version)
 	}
 	w.requiresPython = first(headers["requires-python"])
@@ -193,7 +189,7 @@ func parseRequirement(s string) (requirement, error) {
 			if !validName.MatchString(e) {
 				return requirement{}, fmt.Errorf("requirement %q: bad extra %q", s, e)
 			}
-			r.extras = append(r.extras, normalize(e))
+			r.extras = append(r.extras, pyname.Normalize(e))
 		}
 		sort.Strings(r.extras)
 	}

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/kiln-build/kiln/internal/pep440"
+	"github.com/kiln-build/kiln/internal/pyname"
 )
 
 // debianDist is one Python distribution repackaged from Debian bookworm.
@@ -272,7 +273,7 @@ func convertMetadata(spec *wheelSpec, dist string, d *deb, files map[string]debF
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
-			if normalizeName(p.get("Name")) == normalizeName(dist) {
+			if pyname.Normalize(p.get("Name")) == pyname.Normalize(dist) {
 				if infoDir != "" {
 					return fmt.Errorf("two metadata directories for %s: %s and %s", dist, infoDir, top)
 				}
@@ -302,14 +303,14 @@ func convertMetadata(spec *wheelSpec, dist string, d *deb, files map[string]debF
 	var extra []string
 	existing := map[string]bool{}
 	for _, r := range info.all("Requires-Dist") {
-		existing[normalizeName(requirementName(r))] = true
+		existing[pyname.Normalize(requirementName(r))] = true
 	}
 	fromDeb, err := debianRequires(d.depends, byDeb, dist)
 	if err != nil {
 		return err
 	}
 	for _, r := range fromDeb {
-		if !existing[normalizeName(requirementName(r))] {
+		if !existing[pyname.Normalize(requirementName(r))] {
 			extra = append(extra, "Requires-Dist: "+r)
 		}
 	}

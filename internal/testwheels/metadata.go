@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/kiln-build/kiln/internal/pyname"
 )
 
 // pkgInfo is a PKG-INFO (or METADATA) file split into its header lines and
@@ -172,17 +174,17 @@ func debianRequires(depends string, dists map[string]string, self string) ([]str
 			return nil, fmt.Errorf("cannot parse Depends relation %q", group)
 		}
 		dist, ok := dists[m[1]]
-		if !ok || normalizeName(dist) == normalizeName(self) || seen[normalizeName(dist)] {
+		if !ok || pyname.Normalize(dist) == pyname.Normalize(self) || seen[pyname.Normalize(dist)] {
 			continue
 		}
-		seen[normalizeName(dist)] = true
+		seen[pyname.Normalize(dist)] = true
 		req := dist
 		if spec := pep440Spec(m[4], m[5]); spec != "" {
 			req += spec
 		}
 		out = append(out, req)
 	}
-	sort.Slice(out, func(i, j int) bool { return normalizeName(out[i]) < normalizeName(out[j]) })
+	sort.Slice(out, func(i, j int) bool { return pyname.Normalize(out[i]) < pyname.Normalize(out[j]) })
 	return out, nil
 }
 

@@ -10,10 +10,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/kiln-build/kiln/internal/pyname"
 )
 
 // zipEpoch is the timestamp of every entry: the earliest a zip can record,
@@ -42,25 +43,12 @@ type wheelFile struct {
 	exec bool
 }
 
-var nameRun = regexp.MustCompile(`[-_.]+`)
-
-// normalizeName is PEP 503 name normalization.
-func normalizeName(name string) string {
-	return strings.ToLower(nameRun.ReplaceAllString(name, "-"))
-}
-
-// escapedName is the form used in wheel file names and .dist-info
-// directories: the normalized name with "-" replaced by "_".
-func escapedName(name string) string {
-	return strings.ReplaceAll(normalizeName(name), "-", "_")
-}
-
 func (s *wheelSpec) filename() string {
-	return fmt.Sprintf("%s-%s-%s.whl", escapedName(s.name), s.version, s.tag)
+	return fmt.Sprintf("%s-%s-%s.whl", pyname.Escape(s.name), s.version, s.tag)
 }
 
 func (s *wheelSpec) distInfo() string {
-	return fmt.Sprintf("%s-%s.dist-info", escapedName(s.name), s.version)
+	return fmt.Sprintf("%s-%s.dist-info", pyname.Escape(s.name), s.version)
 }
 
 func (s *wheelSpec) purelib() bool {

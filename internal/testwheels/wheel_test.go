@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/kiln-build/kiln/internal/pyname"
 )
 
 func sampleSpec() *wheelSpec {
@@ -234,7 +236,7 @@ func verifyWheel(p string) error {
 	if err != nil {
 		return fmt.Errorf("%s: METADATA: %w", base, err)
 	}
-	if escapedName(meta.get("Name")) != parts[0] || meta.get("Version") != parts[1] {
+	if pyname.Escape(meta.get("Name")) != parts[0] || meta.get("Version") != parts[1] {
 		return fmt.Errorf("%s: METADATA says %s %s", base, meta.get("Name"), meta.get("Version"))
 	}
 	wheel, err := parsePKGInfo(append(bytes.Clone(contents[distInfo+"WHEEL"]), "Name: x\nMetadata-Version: x\nVersion: x\n"...))

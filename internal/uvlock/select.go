@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kiln-build/kiln/internal/marker"
+	"github.com/kiln-build/kiln/internal/pyname"
 )
 
 // Environment is what selection needs from the target interpreter and
@@ -194,7 +195,7 @@ func (s *selector) setExtras(extras []string) error {
 		}
 	}
 	for _, x := range extras {
-		n := normalize(x)
+		n := pyname.Normalize(x)
 		if !known[n] {
 			return fmt.Errorf("%s: extra %q is not provided by %s; known extras: %s", s.file, x, rootNames(s.roots), list(known))
 		}
@@ -217,7 +218,7 @@ func (s *selector) setGroups(groups []string) error {
 		known[g] = true
 	}
 	for _, g := range groups {
-		n := normalize(g)
+		n := pyname.Normalize(g)
 		if !known[n] {
 			return fmt.Errorf("%s: dependency group %q is not defined by %s; known groups: %s", s.file, g, rootNames(s.roots), list(known))
 		}

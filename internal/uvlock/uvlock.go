@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/kiln-build/kiln/internal/pyname"
 	"github.com/pelletier/go-toml/v2"
 )
 
@@ -231,14 +232,14 @@ func (w *lockWire) lock(file string) (*Lock, error) {
 			if !validName(it.Package) {
 				return nil, fmt.Errorf("%s: conflicts[%d]: invalid package name %q", file, i, it.Package)
 			}
-			ci := ConflictItem{Package: normalize(it.Package)}
+			ci := ConflictItem{Package: pyname.Normalize(it.Package)}
 			switch {
 			case it.Extra != nil && it.Group != nil:
 				return nil, fmt.Errorf("%s: conflicts[%d]: item for %s has both an extra and a group", file, i, it.Package)
 			case it.Extra != nil:
-				ci.Extra = normalize(*it.Extra)
+				ci.Extra = pyname.Normalize(*it.Extra)
 			case it.Group != nil:
-				ci.Group = normalize(*it.Group)
+				ci.Group = pyname.Normalize(*it.Group)
 			}
 			items = append(items, ci)
 		}
@@ -252,7 +253,7 @@ func (w *lockWire) lock(file string) (*Lock, error) {
 	if len(w.Manifest.DependencyGroups) > 0 {
 		l.DependencyGroups = make(map[string][]Requirement, len(w.Manifest.DependencyGroups))
 		for g, reqs := range w.Manifest.DependencyGroups {
-			if l.DependencyGroups[normalize(g)], err = requirements(reqs); err != nil {
+			if l.DependencyGroups[pyname.Normalize(g)], err = requirements(reqs); err != nil {
 				return nil, fmt.Errorf("%s: [manifest.dependency-groups] %s: %w", file, g, err)
 			}
 		}
@@ -279,7 +280,7 @@ func (w *lockWire) lock(file string) (*Lock, error) {
 
 	idx := l.index()
 	for _, m := range w.Manifest.Members {
-		m = normalize(m)
+		m = pyname.Normalize(m)
 		if idx.member(m) == nil {
 			return nil, fmt.Errorf("%s: [manifest].members: %s has no workspace package entry", file, m)
 		}
@@ -323,7 +324,7 @@ func requirements(ws []requirementWire) ([]Requirement, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", r.Name, err)
 		}
-		out = append(out, Requirement{Name: normalize(r.Name), Specifier: r.Specifier, Marker: r.Marker, Extras: extras})
+		out = append(out, Requirement{Name: pyname.Normalize(r.Name), Specifier: r.Specifier, Marker: r.Marker, Extras: extras})
 	}
 	return out, nil
 }
@@ -343,7 +344,7 @@ func (w *packageWire) pkg() (*Package, error) {
 		return nil, errors.New("registry package without a version")
 	}
 	p := &Package{
-		Name:              normalize(w.Name),
+		Name:              pyname.Normalize(w.Name),
 		Version:           w.Version,
 		Source:            src,
 		ResolutionMarkers: w.ResolutionMarkers,
@@ -411,7 +412,7 @@ func dependencies(ws []dependencyWire) ([]Dependency, error) {
 		if !validName(w.Name) {
 			return nil, fmt.Errorf("invalid dependency name %q", w.Name)
 		}
-		d := Dependency{Name: normalize(w.Name), Version: w.Version, Marker: w.Marker}
+		d := Dependency{Name: pyname.Normalize(w.Name), Version: w.Version, Marker: w.Marker}
 		if w.Source != nil {
 			s, err := w.Source.source()
 			if err != nil {
@@ -442,10 +443,10 @@ func dependencyTable(t map[string][]dependencyWire) (map[string][]Dependency, er
 			return nil, fmt.Errorf("%s: %w", k, err)
 		}
 		// Distinct spellings of one name would silently shadow each other.
-		if _, dup := out[normalize(k)]; dup {
+		if _, dup := out[pyname.Normalize(k)]; dup {
 			return nil, fmt.Errorf("%s: listed twice", k)
 		}
-		out[normalize(k)] = deps
+		out[pyname.Normalize(k)] = deps
 	}
 	return out, nil
 }
@@ -456,7 +457,7 @@ func names(what string, in []string) ([]string, error) {
 		if !validName(n) {
 			return nil, fmt.Errorf("invalid %s name %q", what, n)
 		}
-		out = append(out, normalize(n))
+		out = append(out, pyname.Normalize(n))
 	}
 	return out, nil
 }
@@ -515,14 +516,6 @@ func (w *artifactWire) artifact(wheel bool) (Artifact, error) {
 var nameRE = regexp.MustCompile(`^(?i:[a-z0-9]|[a-z0-9][a-z0-9._-]*[a-z0-9])$`)
 
 func validName(s string) bool { return nameRE.MatchString(s) }
-
-var separators = regexp.MustCompile(`[-_.]+`)
-
-// normalize is PEP 503 name normalisation; uv applies it to package, extra
-// and group names alike.
-func normalize(s string) string {
-	return strings.ToLower(separators.ReplaceAllString(s, "-"))
-}
 
 func label(p *Package) string {
 	if p.Version == "" {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kiln-build/kiln/internal/pyname"
 )
 
 func find(t *testing.T, l *Lock, name, version string) *Package {
@@ -250,8 +252,8 @@ func TestNormalize(t *testing.T) {
 		"a--_.b":            "a-b",
 		"PyJWT":             "pyjwt",
 	} {
-		if got := normalize(in); got != want {
-			t.Errorf("normalize(%q) = %q, want %q", in, got, want)
+		if got := pyname.Normalize(in); got != want {
+			t.Errorf("pyname.Normalize(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

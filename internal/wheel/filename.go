@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kiln-build/kiln/internal/pep440"
+	"github.com/kiln-build/kiln/internal/pyname"
 
 	"github.com/kiln-build/kiln/internal/tags"
 )
@@ -115,29 +116,7 @@ func allChars(s, extra string) bool {
 
 // NormalizedName is the PEP 503 form of the distribution name: lower case,
 // runs of "-", "_" and "." replaced by one "-".
-func (f Filename) NormalizedName() string { return NormalizeName(f.Name) }
-
-// NormalizeName applies PEP 503 name normalization.
-func NormalizeName(name string) string {
-	var b strings.Builder
-	sep := false
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c == '-' || c == '_' || c == '.' {
-			if !sep {
-				b.WriteByte('-')
-			}
-			sep = true
-			continue
-		}
-		sep = false
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}
+func (f Filename) NormalizedName() string { return pyname.Normalize(f.Name) }
 
 // compareBuild orders build tags as packaging does: no tag sorts first, then
 // by the leading number, then by the rest as a string. Numbers are compared

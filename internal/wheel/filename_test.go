@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kiln-build/kiln/internal/pyname"
 	"github.com/kiln-build/kiln/internal/tags"
 )
 
@@ -83,8 +84,8 @@ func TestNormalizeName(t *testing.T) {
 		"_private":         "-private",
 		"A":                "a",
 	} {
-		if got := NormalizeName(in); got != want {
-			t.Errorf("NormalizeName(%q) = %q, want %q", in, got, want)
+		if got := pyname.Normalize(in); got != want {
+			t.Errorf("pyname.Normalize(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

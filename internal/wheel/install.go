@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kiln-build/kiln/internal/pep440"
+	"github.com/kiln-build/kiln/internal/pyname"
 
 	"github.com/kiln-build/kiln/internal/layer"
 )
@@ -225,7 +226,7 @@ func (in *installer) findDistInfo(entries []zipEntry, fn Filename) (string, erro
 		return "", in.errf("", "%d .dist-info directories: %s", len(dirs), strings.Join(dirs, ", "))
 	}
 	name, _, _ := strings.Cut(strings.TrimSuffix(dirs[0], ".dist-info"), "-")
-	if NormalizeName(name) != fn.NormalizedName() {
+	if pyname.Normalize(name) != fn.NormalizedName() {
 		return "", in.errf(dirs[0]+"/", "does not belong to %s", fn.Name)
 	}
 	return dirs[0], nil
@@ -290,7 +291,7 @@ func checkMetadata(h headers, fn Filename) (name, version string, err error) {
 	if !ok || version == "" {
 		return "", "", fmt.Errorf("no Version")
 	}
-	if NormalizeName(name) != fn.NormalizedName() {
+	if pyname.Normalize(name) != fn.NormalizedName() {
 		return "", "", fmt.Errorf("name %q does not match the file name's %q", name, fn.Name)
 	}
 	mv, err := pep440.ParseVersion(version)
