@@ -67,14 +67,7 @@ func TestRefusesWheelWithParentEntry(t *testing.T) {
 	f := newFixture(t)
 	f.privateWheelhouse(t)
 	name := "itsdangerous-2.1.2-py3-none-any.whl"
-	p := filepath.Join(f.wheels, name)
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, addZipEntry(t, data, "../../../../etc/cron.d/evil", "* * * * * root sh\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	f.tamperWheel(t, name, "../../../../etc/cron.d/evil", "* * * * * root sh\n")
 	f.writeLock(t) // the lock is honest about the evil wheel's hash: the entry itself must be refused
 	f.expectRefused(t, name, "..")
 }
@@ -83,15 +76,8 @@ func TestRefusesHashMismatch(t *testing.T) {
 	f := newFixture(t)
 	f.privateWheelhouse(t)
 	name := "itsdangerous-2.1.2-py3-none-any.whl"
-	p := filepath.Join(f.wheels, name)
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The lock keeps the original hash; the index now serves other bytes.
-	if err := os.WriteFile(p, addZipEntry(t, data, "itsdangerous/backdoor.py", "import os\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	f.tamperWheel(t, name, "itsdangerous/backdoor.py", "import os\n")
 	f.expectRefused(t, name, "mismatch")
 }
 
@@ -112,6 +98,19 @@ func TestRefusesMissingWheel(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.expectRefused(t, "kiln-demo-ext", "1.0.0", "linux/amd64", "kiln_demo_ext-1.0.0-cp311-cp311-win_amd64.whl", "sdist")
+}
+
+// tamperWheel adds an entry to one wheel of the fixture's private wheelhouse.
+func (f *fixture) tamperWheel(t *testing.T, wheel, entry, content string) {
+	t.Helper()
+	p := filepath.Join(f.wheels, wheel)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, addZipEntry(t, data, entry, content), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func addZipEntry(t *testing.T, wheel []byte, name, content string) []byte {
