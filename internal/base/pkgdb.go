@@ -3,8 +3,10 @@ package base
 import (
 	"bufio"
 	"bytes"
-	"fmt"
+	"io"
 	"strings"
+
+	"github.com/kiln-build/kiln/internal/deb"
 )
 
 // pkg is one installed package of the image's package database.
@@ -13,56 +15,28 @@ type pkg struct {
 }
 
 // parseDpkgStatus reads the installed packages from a dpkg status file (or one
-// file of distroless's status.d): RFC 822-style stanzas separated by blank
-// lines. Stanzas whose Status is not "installed" (removed, config-files,
-// half-installed) are left out.
+// file of distroless's status.d). Stanzas whose Status is not "installed"
+// (removed, config-files, half-installed) are left out.
 func parseDpkgStatus(data []byte) ([]pkg, error) {
 	var out []pkg
-	var cur pkg
-	var status string
-	var seen bool
-	flush := func() {
-		if seen && cur.name != "" && strings.HasSuffix(status, " installed") {
-			out = append(out, cur)
+	r := deb.NewReader(bytes.NewReader(data))
+	for {
+		p, err := r.Next()
+		if err == io.EOF {
+			return out, nil
 		}
-		cur, status, seen = pkg{}, "", false
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for line := 1; sc.Scan(); line++ {
-		text := sc.Text()
-		if strings.TrimSpace(text) == "" {
-			flush()
+		if err != nil {
+			return nil, err
+		}
+		name, _ := p.Get("Package")
+		status, _ := p.Get("Status")
+		if name == "" || !strings.HasSuffix(status, " installed") {
 			continue
 		}
-		if text[0] == ' ' || text[0] == '\t' {
-			if !seen {
-				return nil, fmt.Errorf("line %d: continuation line outside a stanza", line)
-			}
-			continue // continuation of a multi-line field none of which we read
-		}
-		name, value, ok := strings.Cut(text, ":")
-		if !ok || name == "" {
-			return nil, fmt.Errorf("line %d: %q is not a field", line, truncate(text))
-		}
-		seen = true
-		value = strings.TrimSpace(value)
-		switch strings.ToLower(name) {
-		case "package":
-			cur.name = value
-		case "architecture":
-			cur.arch = value
-		case "version":
-			cur.version = value
-		case "status":
-			status = value
-		}
+		arch, _ := p.Get("Architecture")
+		version, _ := p.Get("Version")
+		out = append(out, pkg{name: name, arch: arch, version: version})
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	flush()
-	return out, nil
 }
 
 // parseApkInstalled reads Alpine's /lib/apk/db/installed: stanzas of
@@ -217,11 +191,4 @@ func unquote(v string) (string, bool) {
 		return "", false
 	}
 	return v, true
-}
-
-func truncate(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "…"
-	}
-	return s
 }

@@ -147,7 +147,7 @@ func (r *Reader) next() (Paragraph, error) {
 			return p, nil
 		}
 		if err != nil {
-			return Paragraph{}, fmt.Errorf("deb822: line %d: %w", r.line+1, err)
+			return Paragraph{}, fmt.Errorf("line %d: %w", r.line+1, err)
 		}
 		switch {
 		case line == "":
@@ -158,18 +158,18 @@ func (r *Reader) next() (Paragraph, error) {
 		case line[0] == '#':
 		case line[0] == ' ' || line[0] == '\t':
 			if cur < 0 {
-				return Paragraph{}, fmt.Errorf("deb822: line %d: continuation line outside a field", r.line)
+				return Paragraph{}, fmt.Errorf("line %d: continuation line outside a field", r.line)
 			}
 			val.WriteByte('\n')
 			val.WriteString(line)
 		default:
 			name, value, err := splitField(line)
 			if err != nil {
-				return Paragraph{}, fmt.Errorf("deb822: line %d: %w", r.line, err)
+				return Paragraph{}, fmt.Errorf("line %d: %w", r.line, err)
 			}
 			key := strings.ToLower(name)
 			if _, dup := r.seen[key]; dup {
-				return Paragraph{}, fmt.Errorf("deb822: line %d: duplicate field %q", r.line, name)
+				return Paragraph{}, fmt.Errorf("line %d: duplicate field %q", r.line, name)
 			}
 			r.seen[key] = struct{}{}
 			flush()

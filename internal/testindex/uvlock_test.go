@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kiln-build/kiln/internal/pyname"
 	"github.com/pelletier/go-toml/v2"
 )
 
@@ -291,41 +290,6 @@ func TestUVMarker(t *testing.T) {
 			t.Errorf("uvMarker(%q) = %q, want %q", in, got, want)
 		}
 	}
-}
-
-func TestParseWheelName(t *testing.T) {
-	for in, want := range map[string][2]string{
-		"flask-2.2.2-py3-none-any.whl":                               {"flask", "2.2.2"},
-		"MarkupSafe-3.0.2-cp312-cp312-manylinux_2_17_x86_64.whl":     {"markupsafe", "3.0.2"},
-		"foo-1.0-1-py3-none-any.whl":                                 {"foo", "1.0"},
-		"zope_interface-6.0-py3-none-any.whl":                        {"zope-interface", "6.0"},
-		"six-1.16.0-py2.py3-none-any.whl":                            {"six", "1.16.0"},
-		"kiln_demo_ext-1.0.0-cp311-cp311-manylinux_2_36_aarch64.whl": {"kiln-demo-ext", "1.0.0"},
-	} {
-		p, v, err := parseWheelName(in)
-		if err != nil || p != want[0] || v != want[1] {
-			t.Errorf("%s: %q %q %v", in, p, v, err)
-		}
-	}
-	for _, bad := range []string{"foo-1.0.tar.gz", "foo-1.0-py3-any.whl", "foo-1.0-x-py3-none-any.whl", "-1.0-py3-none-any.whl", "foo--py3-none-any.whl", "a-b-c-d-e-f-g.whl"} {
-		if _, _, err := parseWheelName(bad); err == nil {
-			t.Errorf("%s: no error", bad)
-		}
-	}
-}
-
-func FuzzParseWheelName(f *testing.F) {
-	f.Add("flask-2.2.2-py3-none-any.whl")
-	f.Add("foo-1.0-1-py3-none-any.whl")
-	f.Fuzz(func(t *testing.T, name string) {
-		p, v, err := parseWheelName(name)
-		if err != nil {
-			return
-		}
-		if p == "" || v == "" || p != pyname.Normalize(p) || strings.Contains(v, "-") {
-			t.Fatalf("%q -> %q %q", name, p, v)
-		}
-	})
 }
 
 func FuzzParseRequirement(f *testing.F) {

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/kiln-build/kiln/internal/pyname"
+	"github.com/kiln-build/kiln/internal/wheel"
 )
 
 // wheelFile is one wheel of the served directory.
@@ -31,31 +32,6 @@ type wheelFile struct {
 var (
 	validName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`)
 )
-
-// parseWheelName splits a wheel file name into the normalized project
-// name and the version: {name}-{version}(-{build})?-{py}-{abi}-{plat}.whl.
-func parseWheelName(filename string) (project, version string, err error) {
-	stem, ok := strings.CutSuffix(filename, ".whl")
-	if !ok {
-		return "", "", fmt.Errorf("wheel %s: not a .whl file", filename)
-	}
-	parts := strings.Split(stem, "-")
-	if len(parts) != 5 && len(parts) != 6 {
-		return "", "", fmt.Errorf("wheel %s: want 5 or 6 dash-separated parts, have %d", filename, len(parts))
-	}
-	for _, p := range parts {
-		if p == "" {
-			return "", "", fmt.Errorf("wheel %s: empty name part", filename)
-		}
-	}
-	if !validName.MatchString(parts[0]) {
-		return "", "", fmt.Errorf("wheel %s: bad distribution name %q", filename, parts[0])
-	}
-	if len(parts) == 6 && (parts[2][0] < '0' || parts[2][0] > '9') {
-		return "", "", fmt.Errorf("wheel %s: build tag %q must start with a digit", filename, parts[2])
-	}
-	return pyname.Normalize(parts[0]), parts[1], nil
-}
 
 // scanWheels reads every *.whl in dir: hash, size and the METADATA fields
 // the index and the lock need. Other files are ignored.
@@ -79,10 +55,11 @@ func scanWheels(dir string) ([]wheelFile, error) {
 func readWheel(p string) (wheelFile, error) {
 	filename := filepath.Base(p)
 	w := wheelFile{filename: filename, path: p}
-	var err error
-	if w.project, w.version, err = parseWheelName(filename); err != nil {
+	fn, err := wheel.ParseFilename(filename)
+	if err != nil {
 		return w, err
 	}
+	w.project, w.version = fn.NormalizedName(), fn.Version
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return w, err
@@ -115,47 +92,15 @@ func readWheel(p string) (wheelFile, error) {
 	if err != nil {
 		return w, fmt.Errorf("wheel %s: %s: %w", filename, meta.Name, err)
 	}
-	headers := parseHeaders(body)
-	name, version := first(headers["name"]), first(headers["version"])
+	headers := wheel.ParseHeaders(body)
+	name, _ := headers.First("name")
+	version, _ := headers.First("version")
 	if pyname.Normalize(name) != w.project || version != w.version {
 		return w, fmt.Errorf("wheel %s: METADATA is for %s %s", filename, name, version)
 	}
-	w.requiresPython = first(headers["requires-python"])
+	w.requiresPython, _ = headers.First("requires-python")
 	w.requiresDist = headers["requires-dist"]
 	return w, nil
-}
-
-// parseHeaders reads the RFC 822 style header block of a METADATA file
-// (up to the first blank line) into lower-cased key -> values.
-func parseHeaders(data []byte) map[string][]string {
-	head, _, _ := bytes.Cut(data, []byte("\n\n"))
-	out := map[string][]string{}
-	var last string
-	for _, line := range strings.Split(string(head), "\n") {
-		line = strings.TrimRight(line, "\r")
-		if line == "" {
-			continue
-		}
-		if (line[0] == ' ' || line[0] == '\t') && last != "" {
-			vals := out[last]
-			vals[len(vals)-1] += "\n" + strings.TrimSpace(line)
-			continue
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		last = strings.ToLower(strings.TrimSpace(k))
-		out[last] = append(out[last], strings.TrimSpace(v))
-	}
-	return out
-}
-
-func first(vals []string) string {
-	if len(vals) == 0 {
-		return ""
-	}
-	return vals[0]
 }
 
 // requirement is a parsed PEP 508 requirement without a URL.

@@ -260,3 +260,26 @@ func FuzzParseFilename(f *testing.F) {
 		_, _ = Best([]string{s, s}, x86)
 	})
 }
+
+// TestParseFilenameNormalizes covers the names and versions the test index
+// derives from real wheel file names.
+func TestParseFilenameNormalizes(t *testing.T) {
+	for in, want := range map[string][2]string{
+		"flask-2.2.2-py3-none-any.whl":                               {"flask", "2.2.2"},
+		"MarkupSafe-3.0.2-cp312-cp312-manylinux_2_17_x86_64.whl":     {"markupsafe", "3.0.2"},
+		"foo-1.0-1-py3-none-any.whl":                                 {"foo", "1.0"},
+		"zope_interface-6.0-py3-none-any.whl":                        {"zope-interface", "6.0"},
+		"six-1.16.0-py2.py3-none-any.whl":                            {"six", "1.16.0"},
+		"kiln_demo_ext-1.0.0-cp311-cp311-manylinux_2_36_aarch64.whl": {"kiln-demo-ext", "1.0.0"},
+	} {
+		fn, err := ParseFilename(in)
+		if err != nil || fn.NormalizedName() != want[0] || fn.Version != want[1] {
+			t.Errorf("%s: %+v %v", in, fn, err)
+		}
+	}
+	for _, bad := range []string{"foo-1.0.tar.gz", "foo-1.0-py3-any.whl", "foo-1.0-x-py3-none-any.whl", "-1.0-py3-none-any.whl", "foo--py3-none-any.whl", "a-b-c-d-e-f-g.whl"} {
+		if _, err := ParseFilename(bad); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}

@@ -255,14 +255,14 @@ func (in *installer) readDistInfo(entries []zipEntry, distInfo string, fn Filena
 	if err != nil {
 		return "", "", nil, err
 	}
-	if err := checkWheelVersion(parseHeaders(wheelFile)); err != nil {
+	if err := checkWheelVersion(ParseHeaders(wheelFile)); err != nil {
 		return "", "", nil, in.errf(distInfo+"/WHEEL", "%v", err)
 	}
 	metadata, err := read("METADATA", true)
 	if err != nil {
 		return "", "", nil, err
 	}
-	name, version, err = checkMetadata(parseHeaders(metadata), fn)
+	name, version, err = checkMetadata(ParseHeaders(metadata), fn)
 	if err != nil {
 		return "", "", nil, in.errf(distInfo+"/METADATA", "%v", err)
 	}
@@ -282,12 +282,12 @@ func (in *installer) readDistInfo(entries []zipEntry, distInfo string, fn Filena
 
 // checkMetadata compares METADATA's Name and Version with the file name.
 // As in uv, the version may lack the file name's local segment.
-func checkMetadata(h headers, fn Filename) (name, version string, err error) {
-	name, ok := h.first("Name")
+func checkMetadata(h Headers, fn Filename) (name, version string, err error) {
+	name, ok := h.First("Name")
 	if !ok || name == "" {
 		return "", "", fmt.Errorf("no Name")
 	}
-	version, ok = h.first("Version")
+	version, ok = h.First("Version")
 	if !ok || version == "" {
 		return "", "", fmt.Errorf("no Version")
 	}

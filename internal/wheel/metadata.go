@@ -6,13 +6,13 @@ import (
 	"strings"
 )
 
-// headers holds the header block of an email-style file (METADATA, WHEEL)
+// Headers holds the header block of an email-style file (METADATA, WHEEL)
 // keyed by lower-cased field name, values in file order.
-type headers map[string][]string
+type Headers map[string][]string
 
 // first returns the first value of field, as pip and uv do for duplicated
 // Wheel-Version headers.
-func (h headers) first(field string) (string, bool) {
+func (h Headers) First(field string) (string, bool) {
 	v := h[strings.ToLower(field)]
 	if len(v) == 0 {
 		return "", false
@@ -20,11 +20,11 @@ func (h headers) first(field string) (string, bool) {
 	return v[0], true
 }
 
-// parseHeaders reads the header block (up to the first empty line). Lines
+// ParseHeaders reads the header block (up to the first empty line). Lines
 // without a colon, and field names with spaces, are skipped as mailparse
 // (used by uv) skips them; indented lines continue the previous value.
-func parseHeaders(data []byte) headers {
-	h := headers{}
+func ParseHeaders(data []byte) Headers {
+	h := Headers{}
 	var last string
 	for _, line := range strings.Split(string(data), "\n") {
 		line = strings.TrimSuffix(line, "\r")
@@ -50,8 +50,8 @@ func parseHeaders(data []byte) headers {
 
 // checkWheelVersion applies the spec's rule for WHEEL's Wheel-Version:
 // abort if the major version is greater than 1.
-func checkWheelVersion(h headers) error {
-	v, ok := h.first("Wheel-Version")
+func checkWheelVersion(h Headers) error {
+	v, ok := h.First("Wheel-Version")
 	if !ok {
 		return fmt.Errorf("no Wheel-Version")
 	}

@@ -118,24 +118,24 @@ func TestPyJSONString(t *testing.T) {
 }
 
 func TestParseHeaders(t *testing.T) {
-	h := parseHeaders([]byte("Wheel-Version: 1.0\r\nwheel-version: 9.0\nTag:\n  py3-none-any\nBad Key: x\nnocolon\nRoot-Is-Purelib:true\n\nName: body\n"))
-	if v, _ := h.first("WHEEL-VERSION"); v != "1.0" {
+	h := ParseHeaders([]byte("Wheel-Version: 1.0\r\nwheel-version: 9.0\nTag:\n  py3-none-any\nBad Key: x\nnocolon\nRoot-Is-Purelib:true\n\nName: body\n"))
+	if v, _ := h.First("WHEEL-VERSION"); v != "1.0" {
 		t.Errorf("Wheel-Version = %q", v)
 	}
-	if v, _ := h.first("Tag"); v != "py3-none-any" {
+	if v, _ := h.First("Tag"); v != "py3-none-any" {
 		t.Errorf("Tag = %q", v)
 	}
-	if v, _ := h.first("Root-Is-Purelib"); v != "true" {
+	if v, _ := h.First("Root-Is-Purelib"); v != "true" {
 		t.Errorf("Root-Is-Purelib = %q", v)
 	}
-	if _, ok := h.first("Name"); ok {
+	if _, ok := h.First("Name"); ok {
 		t.Error("read a header from the body")
 	}
-	if _, ok := h.first("Bad Key"); ok {
+	if _, ok := h.First("Bad Key"); ok {
 		t.Error("accepted a field name with a space")
 	}
 	for v, ok := range map[string]bool{"1.0": true, "1.9": true, "0.1": true, "2.0": false, "x": false, "1": false} {
-		err := checkWheelVersion(parseHeaders([]byte("Wheel-Version: " + v + "\n")))
+		err := checkWheelVersion(ParseHeaders([]byte("Wheel-Version: " + v + "\n")))
 		if (err == nil) != ok {
 			t.Errorf("Wheel-Version %s: err = %v", v, err)
 		}
