@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/kiln-build/kiln/internal/testcache"
 )
 
 const refName = "org.opencontainers.image.ref.name"
@@ -62,7 +63,7 @@ func buildLayoutLogged(tmp, out string, w io.Writer) error {
 			return fmt.Errorf("%s image: %w", arch, err)
 		}
 		// Free the disk early: the layer file is all the image needs now.
-		if err := removeAll(root); err != nil {
+		if err := testcache.RemoveAll(root); err != nil {
 			return err
 		}
 		size, _ := imageSize(img)

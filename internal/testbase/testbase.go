@@ -32,6 +32,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/kiln-build/kiln/internal/testcache"
 )
 
 const (
@@ -48,19 +49,6 @@ const (
 	defaultMirror = "http://deb.debian.org/debian"
 )
 
-// CacheDir is where built bases are kept: $KILN_TEST_CACHE, or
-// $HOME/.cache/kiln-test.
-func CacheDir() string {
-	if d := os.Getenv("KILN_TEST_CACHE"); d != "" {
-		return d
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "kiln-test")
-	}
-	return filepath.Join(home, ".cache", "kiln-test")
-}
-
 // Mirror is the Debian archive debootstrap uses: $KILN_TEST_DEBIAN_MIRROR, or
 // deb.debian.org.
 func Mirror() string {
@@ -70,8 +58,8 @@ func Mirror() string {
 	return defaultMirror
 }
 
-func layoutPath() string  { return filepath.Join(CacheDir(), recipe) }
-func archivePath() string { return filepath.Join(CacheDir(), recipe+"-amd64.docker.tar") }
+func layoutPath() string  { return filepath.Join(testcache.Dir(), recipe) }
+func archivePath() string { return filepath.Join(testcache.Dir(), recipe+"-amd64.docker.tar") }
 
 // Require skips t when the base cannot be had here: not cached, and not
 // buildable (not root, no debootstrap, no network). With CI=true it fails
@@ -93,11 +81,11 @@ func unavailable() string {
 		return ""
 	}
 	if os.Geteuid() != 0 {
-		return "the base image is not cached in " + CacheDir() + " and building it (debootstrap) needs root"
+		return "the base image is not cached in " + testcache.Dir() + " and building it (debootstrap) needs root"
 	}
 	for _, tool := range []string{"debootstrap", "dpkg-deb", "tar", "chroot"} {
 		if _, err := lookPath(tool); err != nil {
-			return fmt.Sprintf("the base image is not cached in %s and %s is not installed", CacheDir(), tool)
+			return fmt.Sprintf("the base image is not cached in %s and %s is not installed", testcache.Dir(), tool)
 		}
 	}
 	u, err := url.Parse(Mirror())
@@ -113,7 +101,7 @@ func unavailable() string {
 	}
 	c, err := net.DialTimeout("tcp", net.JoinHostPort(u.Hostname(), port), 5*time.Second)
 	if err != nil {
-		return fmt.Sprintf("the base image is not cached in %s and the Debian archive is unreachable: %v", CacheDir(), err)
+		return fmt.Sprintf("the base image is not cached in %s and the Debian archive is unreachable: %v", testcache.Dir(), err)
 	}
 	c.Close()
 	return ""
@@ -204,7 +192,7 @@ func Image(t testing.TB, arch string) v1.Image {
 // the build's progress written to log. It is safe to call from several
 // processes at once.
 func BuildLayout(log io.Writer) (string, error) {
-	return ensure(CacheDir(), recipe, func(tmp, out string) error {
+	return testcache.Ensure(testcache.Dir(), recipe, func(tmp, out string) error {
 		return buildLayout(tmp, out, log)
 	})
 }
@@ -216,7 +204,7 @@ func BuildDockerArchive(log io.Writer) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return ensure(CacheDir(), filepath.Base(archivePath()), func(tmp, out string) error {
+	return testcache.Ensure(testcache.Dir(), filepath.Base(archivePath()), func(tmp, out string) error {
 		img, err := imageFor(lp, "amd64")
 		if err != nil {
 			return err

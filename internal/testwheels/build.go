@@ -17,6 +17,7 @@ import (
 
 	"github.com/kiln-build/kiln/internal/pep440"
 	"github.com/kiln-build/kiln/internal/pyname"
+	"github.com/kiln-build/kiln/internal/testcache"
 )
 
 // debianDist is one Python distribution repackaged from Debian bookworm.
@@ -99,10 +100,7 @@ func Build(dir string) error {
 	if _, err := os.Stat(filepath.Join(pythonDev, "Python.h")); err != nil {
 		return unavailable("testwheels: %s/Python.h missing (apt-get install python3.11-dev)", pythonDev)
 	}
-	root, err := cacheRoot()
-	if err != nil {
-		return err
-	}
+	root := testcache.Dir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

@@ -14,7 +14,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"syscall"
+
+	"github.com/kiln-build/kiln/internal/testcache"
 )
 
 // apt runs apt-get with a private state directory (package lists and
@@ -49,7 +50,7 @@ func (a *apt) fetch(ctx context.Context, dir string, pkgs []string) error {
 			return err
 		}
 	}
-	unlock, err := lockFile(filepath.Join(a.state, "lock"))
+	unlock, err := testcache.Lock(filepath.Join(a.state, "lock"))
 	if err != nil {
 		return err
 	}
@@ -162,29 +163,6 @@ func (d *deb) files(ctx context.Context, prefix string) (map[string]debFile, map
 		return nil, nil, fmt.Errorf("deb %s: dpkg-deb --fsys-tarfile: %v: %s", filepath.Base(d.path), waitErr, stderr.Bytes())
 	}
 	return files, links, nil
-}
-
-// lockFile takes an exclusive flock on path, creating it if needed, and
-// returns the function that releases it.
-func lockFile(path string) (func(), error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
-		if !errors.Is(err, syscall.EINTR) {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil
 }
 
 func exitDetail(err error) error {

@@ -17,9 +17,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/kiln-build/kiln/internal/testcache"
 )
 
 // recipeVersion names the cache directory. Bump it whenever the recipe
@@ -48,11 +49,12 @@ var (
 func Wheelhouse(t testing.TB) string {
 	t.Helper()
 	once.Do(func() {
-		var root string
-		root, cacheErr = cacheRoot()
-		if cacheErr == nil {
-			cacheDir, cacheErr = cached(root, "wheels-"+recipeID(), Build)
-		}
+		cacheDir, cacheErr = testcache.Ensure(testcache.Dir(), "wheels-"+recipeID(), func(_, out string) error {
+			if err := os.Mkdir(out, 0o755); err != nil {
+				return err
+			}
+			return Build(out)
+		})
 	})
 	if cacheErr != nil {
 		if isUnavailable(cacheErr) && os.Getenv("CI") != "true" {
@@ -61,17 +63,6 @@ func Wheelhouse(t testing.TB) string {
 		t.Fatalf("testwheels: %v", cacheErr)
 	}
 	return cacheDir
-}
-
-func cacheRoot() (string, error) {
-	if d := os.Getenv("KILN_TEST_CACHE"); d != "" {
-		return d, nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("test cache: %w (set KILN_TEST_CACHE)", err)
-	}
-	return filepath.Join(home, ".cache", "kiln-test"), nil
 }
 
 // recipeID is recipeVersion plus a digest of the embedded fixtures.
@@ -100,43 +91,4 @@ func recipeID() string {
 		return recipeVersion
 	}
 	return recipeVersion + "-" + hex.EncodeToString(h.Sum(nil))[:12]
-}
-
-// cached returns root/name, running build into a fresh temporary directory
-// and renaming it to root/name if it does not exist yet. Callers in other
-// processes are serialised by a flock on root/name.lock.
-func cached(root, name string, build func(dir string) error) (string, error) {
-	final := filepath.Join(root, name)
-	unlock, err := lockFile(final + ".lock")
-	if err != nil {
-		return "", err
-	}
-	defer unlock()
-	if _, err := os.Stat(final); err == nil {
-		return final, nil
-	}
-	// Leftovers of a build that crashed; nobody else can be using them
-	// while we hold the lock.
-	if old, err := filepath.Glob(filepath.Join(root, "."+name+".tmp-*")); err == nil {
-		for _, o := range old {
-			os.RemoveAll(o)
-		}
-	}
-	tmp, err := os.MkdirTemp(root, "."+name+".tmp-")
-	if err != nil {
-		return "", err
-	}
-	if err := build(tmp); err != nil {
-		os.RemoveAll(tmp)
-		return "", err
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		os.RemoveAll(tmp)
-		return "", err
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		os.RemoveAll(tmp)
-		return "", err
-	}
-	return final, nil
 }

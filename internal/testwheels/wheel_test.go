@@ -6,15 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/kiln-build/kiln/internal/pyname"
@@ -251,61 +248,4 @@ func verifyWheel(p string) error {
 		return fmt.Errorf("%s: Root-Is-Purelib %q for tag %s", base, wheel.get("Root-Is-Purelib"), tag)
 	}
 	return nil
-}
-
-func TestCachedBuildsOnceUnderConcurrency(t *testing.T) {
-	root := t.TempDir()
-	var calls atomic.Int32
-	build := func(dir string) error {
-		calls.Add(1)
-		return os.WriteFile(filepath.Join(dir, "x.whl"), []byte("x"), 0o644)
-	}
-	var wg sync.WaitGroup
-	dirs := make([]string, 8)
-	errs := make([]error, 8)
-	for i := range dirs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			dirs[i], errs[i] = cached(root, "wheels-x", build)
-		}()
-	}
-	wg.Wait()
-	for i := range dirs {
-		if errs[i] != nil || dirs[i] != filepath.Join(root, "wheels-x") {
-			t.Fatalf("call %d: %q %v", i, dirs[i], errs[i])
-		}
-	}
-	if n := calls.Load(); n != 1 {
-		t.Errorf("built %d times", n)
-	}
-	if _, err := os.Stat(filepath.Join(root, "wheels-x", "x.whl")); err != nil {
-		t.Error(err)
-	}
-}
-
-func TestCachedFailedBuildLeavesNothing(t *testing.T) {
-	root := t.TempDir()
-	boom := errors.New("boom")
-	_, err := cached(root, "wheels-x", func(dir string) error {
-		os.WriteFile(filepath.Join(dir, "half.whl"), []byte("x"), 0o644)
-		return boom
-	})
-	if !errors.Is(err, boom) {
-		t.Fatalf("err = %v", err)
-	}
-	entries, _ := os.ReadDir(root)
-	for _, e := range entries {
-		if e.Name() != "wheels-x.lock" {
-			t.Errorf("left behind %s", e.Name())
-		}
-	}
-	// A later build succeeds and a crashed build's temp dir is cleared.
-	os.Mkdir(filepath.Join(root, ".wheels-x.tmp-123"), 0o755)
-	if _, err := cached(root, "wheels-x", func(string) error { return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, ".wheels-x.tmp-123")); !os.IsNotExist(err) {
-		t.Errorf("stale temp dir kept: %v", err)
-	}
 }

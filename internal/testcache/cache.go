@@ -1,4 +1,8 @@
-package testbase
+// Package testcache keeps what kiln's tests build for themselves (a Debian
+// Python base, a wheelhouse) between runs: built once, under a lock shared by
+// every test binary, into a scratch directory renamed into place, so that a
+// half-built entry is never seen.
+package testcache
 
 import (
 	"bufio"
@@ -11,12 +15,24 @@ import (
 	"syscall"
 )
 
-// ensure returns dir/name, building it first if it does not exist. build gets
+// Dir is the cache directory: $KILN_TEST_CACHE, or $HOME/.cache/kiln-test.
+func Dir() string {
+	if d := os.Getenv("KILN_TEST_CACHE"); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "kiln-test")
+	}
+	return filepath.Join(home, ".cache", "kiln-test")
+}
+
+// Ensure returns dir/name, building it first if it does not exist. build gets
 // a scratch directory and the path (inside it) where it must leave the
 // finished file or directory; ensure renames that into place, so dir/name
 // exists only once complete. An flock on dir/name.lock makes concurrent
 // callers, in this process or others, wait for the one that builds.
-func ensure(dir, name string, build func(tmp, out string) error) (string, error) {
+func Ensure(dir, name string, build func(tmp, out string) error) (string, error) {
 	final := filepath.Join(dir, name)
 	if exists(final) {
 		return final, nil
@@ -24,15 +40,11 @@ func ensure(dir, name string, build func(tmp, out string) error) (string, error)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("cache %s: %w", dir, err)
 	}
-	lock, err := os.OpenFile(final+".lock", os.O_RDWR|os.O_CREATE, 0o644)
+	unlock, err := Lock(final + ".lock")
 	if err != nil {
 		return "", fmt.Errorf("cache %s: %w", dir, err)
 	}
-	defer lock.Close()
-	if err := flock(lock); err != nil {
-		return "", fmt.Errorf("cache %s: locking %s: %w", dir, lock.Name(), err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	defer unlock()
 	if exists(final) {
 		return final, nil // built by another caller while we waited
 	}
@@ -40,7 +52,7 @@ func ensure(dir, name string, build func(tmp, out string) error) (string, error)
 	// abandoned by a killed build.
 	stale, _ := filepath.Glob(final + ".tmp-*")
 	for _, s := range stale {
-		if err := removeAll(s); err != nil {
+		if err := RemoveAll(s); err != nil {
 			return "", fmt.Errorf("cache %s: removing abandoned build: %w", dir, err)
 		}
 	}
@@ -48,7 +60,7 @@ func ensure(dir, name string, build func(tmp, out string) error) (string, error)
 	if err != nil {
 		return "", fmt.Errorf("cache %s: %w", dir, err)
 	}
-	defer removeAll(tmp)
+	defer RemoveAll(tmp)
 	out := filepath.Join(tmp, "out")
 	if err := build(tmp, out); err != nil {
 		return "", fmt.Errorf("building %s: %w", final, err)
@@ -59,19 +71,38 @@ func ensure(dir, name string, build func(tmp, out string) error) (string, error)
 	return final, nil
 }
 
-func flock(f *os.File) error {
+// Lock takes an exclusive flock on path, creating it if needed, and returns
+// the function that releases it.
+func Lock(path string) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
 		if err != syscall.EINTR {
-			return err
+			break
 		}
 	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
 }
 
-// removeAll deletes dir, first detaching anything mounted below it: an
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// RemoveAll deletes dir, first detaching anything mounted below it: an
 // interrupted debootstrap can leave /proc or /sys mounted inside its target,
 // and deleting through such a mount would reach the host's files.
-func removeAll(dir string) error {
+func RemoveAll(dir string) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package testbase
+package testcache
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -34,11 +36,11 @@ func slowBuild(dir string) func(tmp, out string) error {
 
 // TestEnsureHelperProcess is one of the concurrent processes of TestEnsureProcesses.
 func TestEnsureHelperProcess(t *testing.T) {
-	dir := os.Getenv("TESTBASE_HELPER_DIR")
+	dir := os.Getenv("TESTCACHE_HELPER_DIR")
 	if dir == "" {
 		t.Skip("helper process only")
 	}
-	p, err := ensure(dir, "thing", slowBuild(dir))
+	p, err := Ensure(dir, "thing", slowBuild(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +55,7 @@ func TestEnsureProcesses(t *testing.T) {
 	var cmds []*exec.Cmd
 	for i := 0; i < 3; i++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestEnsureHelperProcess$", "-test.v")
-		cmd.Env = append(os.Environ(), "TESTBASE_HELPER_DIR="+dir)
+		cmd.Env = append(os.Environ(), "TESTCACHE_HELPER_DIR="+dir)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -77,7 +79,7 @@ func TestEnsureProcesses(t *testing.T) {
 func TestEnsureFailureLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
 	boom := errors.New("boom")
-	_, err := ensure(dir, "thing", func(tmp, out string) error {
+	_, err := Ensure(dir, "thing", func(tmp, out string) error {
 		os.Mkdir(out, 0o755) // half-built
 		return boom
 	})
@@ -93,7 +95,7 @@ func TestEnsureFailureLeavesNothing(t *testing.T) {
 	// A scratch dir abandoned by a killed build is cleared by the next one.
 	stale := filepath.Join(dir, "thing.tmp-12345")
 	os.MkdirAll(filepath.Join(stale, "out"), 0o755)
-	p, err := ensure(dir, "thing", slowBuild(dir))
+	p, err := Ensure(dir, "thing", slowBuild(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,27 +121,38 @@ func TestUnescapeMount(t *testing.T) {
 	}
 }
 
-func TestStatusStanza(t *testing.T) {
-	got := string(statusStanza([]byte("Package: libc6\nSource: glibc\nVersion: 2.36-9\nDescription: x\n more\n")))
-	want := "Package: libc6\nStatus: install ok installed\nSource: glibc\nVersion: 2.36-9\nDescription: x\n more\n\n"
-	if got != want {
-		t.Errorf("got %q\nwant %q", got, want)
-	}
-}
-
-func TestPasswdFromMasters(t *testing.T) {
+// In-process callers too: every call opens its own lock file, so goroutines
+// serialise on the flock like processes do.
+func TestEnsureBuildsOnceUnderConcurrency(t *testing.T) {
 	root := t.TempDir()
-	masters := filepath.Join(root, "usr/share/base-passwd")
-	os.MkdirAll(masters, 0o755)
-	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
-	os.WriteFile(filepath.Join(masters, "passwd.master"), []byte("root:*:0:0:root:/root:/bin/bash\nnobody:*:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"), 0o644)
-	os.WriteFile(filepath.Join(masters, "group.master"), []byte("root:*:0:\n"), 0o644)
-	if err := passwdFromMasters(root); err != nil {
-		t.Fatal(err)
+	var calls atomic.Int32
+	build := func(tmp, out string) error {
+		calls.Add(1)
+		if err := os.Mkdir(out, 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(out, "x.whl"), []byte("x"), 0o644)
 	}
-	p, _ := os.ReadFile(filepath.Join(root, "etc/passwd"))
-	g, _ := os.ReadFile(filepath.Join(root, "etc/group"))
-	if string(p) != "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n" || string(g) != "root:x:0:\n" {
-		t.Errorf("passwd %q group %q", p, g)
+	var wg sync.WaitGroup
+	dirs := make([]string, 8)
+	errs := make([]error, 8)
+	for i := range dirs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dirs[i], errs[i] = Ensure(root, "wheels-x", build)
+		}()
+	}
+	wg.Wait()
+	for i := range dirs {
+		if errs[i] != nil || dirs[i] != filepath.Join(root, "wheels-x") {
+			t.Fatalf("call %d: %q %v", i, dirs[i], errs[i])
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("built %d times", n)
+	}
+	if _, err := os.Stat(filepath.Join(root, "wheels-x", "x.whl")); err != nil {
+		t.Error(err)
 	}
 }
