@@ -34,6 +34,9 @@ type Info struct {
 	Libc          Libc
 	Passwd, Group []byte            // /etc/passwd and /etc/group, nil if absent
 	OSRelease     map[string]string // /etc/os-release, nil if absent
+	// DpkgStatus is /var/lib/dpkg/status, nil if absent: what Debian
+	// packages the base has, so that they are not installed again.
+	DpkgStatus []byte
 }
 
 // binDirs are searched in order for python3.X; /usr/local first because
@@ -110,6 +113,9 @@ func inspect(img v1.Image) (*Info, error) {
 		return nil, err
 	}
 	if info.Group, err = r.readOptional("/etc/group"); err != nil {
+		return nil, err
+	}
+	if info.DpkgStatus, err = r.readOptional(dpkgStatus); err != nil {
 		return nil, err
 	}
 	osr, err := r.readOptional("/etc/os-release")

@@ -91,6 +91,7 @@ func TestInspectDebian(t *testing.T) {
 		Libc:          Libc{Kind: "glibc", Version: "2.36"},
 		Passwd:        []byte(passwd),
 		Group:         []byte(group),
+		DpkgStatus:    []byte(dpkgDB),
 		OSRelease: map[string]string{
 			"PRETTY_NAME": "Debian GNU/Linux 12 (bookworm)", "VERSION_ID": "12",
 			"ID": "debian", "VERSION_CODENAME": "bookworm",

@@ -301,7 +301,7 @@ func goArch(a string) string {
 // inspectCached inspects the base once per digest: reading a base means
 // decompressing all of it, which a rebuild must not pay again.
 func inspectCached(c *cache.Cache, img v1.Image, digest v1.Hash) (*base.Info, error) {
-	key := cache.Key(layerFormat, "base-info", digest.String())
+	key := cache.Key(layerFormat, "base-info-v2", digest.String())
 	var info base.Info
 	if c.Record("base-info", key, &info) {
 		return &info, nil
