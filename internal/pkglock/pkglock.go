@@ -28,9 +28,16 @@ type Lock struct {
 	Platforms []Platform `toml:"platform"`
 }
 
-// Platform is the resolution for one platform of one base.
+// Layers a resolution can be for.
+const (
+	LayerBase     = "base"     // the packages of a deb: base itself
+	LayerPackages = "packages" // [tool.kiln] packages over a base
+)
+
+// Platform is the resolution of one layer for one platform of one base.
 type Platform struct {
 	Platform string `toml:"platform"` // "linux/amd64"
+	Layer    string `toml:"layer"`    // LayerBase or LayerPackages
 	Suite    string `toml:"suite"`    // "bookworm"
 	// Base is the digest of the base image the resolution was made against:
 	// what the base already has is not installed again. For deb: bases it
@@ -90,9 +97,12 @@ func Parse(data []byte) (*Lock, error) {
 		if pl.Platform == "" || pl.Base == "" {
 			return nil, fmt.Errorf("a [[platform]] entry lacks platform or base")
 		}
-		key := pl.Platform + " " + pl.Base
+		if pl.Layer != LayerBase && pl.Layer != LayerPackages {
+			return nil, fmt.Errorf("%s on %s: layer %q is neither %q nor %q", pl.Platform, pl.Base, pl.Layer, LayerBase, LayerPackages)
+		}
+		key := pl.Platform + " " + pl.Base + " " + pl.Layer
 		if seen[key] {
-			return nil, fmt.Errorf("two entries for %s on %s", pl.Platform, pl.Base)
+			return nil, fmt.Errorf("two %s entries for %s on %s", pl.Layer, pl.Platform, pl.Base)
 		}
 		seen[key] = true
 		for _, p := range pl.Packages {
@@ -107,37 +117,41 @@ func Parse(data []byte) (*Lock, error) {
 	return &l, nil
 }
 
-// Find returns the entry for platform on base answering requested, if any.
-func (l *Lock) Find(platform, base string, requested []string) (*Platform, bool) {
+// Find returns the entry of layer for platform on base answering requested, if any.
+func (l *Lock) Find(platform, base, layer string, requested []string) (*Platform, bool) {
 	if l == nil {
 		return nil, false
 	}
 	want := sortedCopy(requested)
 	for i := range l.Platforms {
 		pl := &l.Platforms[i]
-		if pl.Platform == platform && pl.Base == base && equal(sortedCopy(pl.Requested), want) {
+		if pl.Platform == platform && pl.Base == base && pl.Layer == layer && equal(sortedCopy(pl.Requested), want) {
 			return pl, true
 		}
 	}
 	return nil, false
 }
 
-// Set replaces (or adds) the entry for pl's platform and base.
+// Set replaces (or adds) the entry for pl's platform, base and layer.
 func (l *Lock) Set(pl Platform) {
 	pl.Requested = sortedCopy(pl.Requested)
 	sort.Slice(pl.Packages, func(i, j int) bool { return pl.Packages[i].Name < pl.Packages[j].Name })
 	for i := range l.Platforms {
-		if l.Platforms[i].Platform == pl.Platform && l.Platforms[i].Base == pl.Base {
+		if l.Platforms[i].Platform == pl.Platform && l.Platforms[i].Base == pl.Base && l.Platforms[i].Layer == pl.Layer {
 			l.Platforms[i] = pl
 			return
 		}
 	}
 	l.Platforms = append(l.Platforms, pl)
 	sort.Slice(l.Platforms, func(i, j int) bool {
-		if l.Platforms[i].Platform != l.Platforms[j].Platform {
-			return l.Platforms[i].Platform < l.Platforms[j].Platform
+		a, b := l.Platforms[i], l.Platforms[j]
+		if a.Platform != b.Platform {
+			return a.Platform < b.Platform
 		}
-		return l.Platforms[i].Base < l.Platforms[j].Base
+		if a.Base != b.Base {
+			return a.Base < b.Base
+		}
+		return a.Layer < b.Layer
 	})
 }
 
