@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -17,18 +18,22 @@ import (
 // Config is the [tool.kiln] table of pyproject.toml. Every key can also be set
 // from a command-line flag through Set; both paths share the same validation.
 type Config struct {
-	Base        string
-	Platforms   []string
-	Packages    []string
-	Command     []string
-	Port        int // 0: not configured
-	Healthcheck *Healthcheck
-	Env         map[string]string
-	RequiredEnv []string
-	User        User
-	Groups      []string
-	Exclude     []string
-	Labels      map[string]string
+	Base      string
+	Platforms []string
+	Packages  []string
+	// DebianMirror and DebianSecurityMirror are the archives Debian packages
+	// come from; empty means deb.debian.org.
+	DebianMirror         string
+	DebianSecurityMirror string
+	Command              []string
+	Port                 int // 0: not configured
+	Healthcheck          *Healthcheck
+	Env                  map[string]string
+	RequiredEnv          []string
+	User                 User
+	Groups               []string
+	Exclude              []string
+	Labels               map[string]string
 }
 
 // Healthcheck is [tool.kiln].healthcheck. Zero durations and retries mean
@@ -132,6 +137,12 @@ var topKeys = []configKey{
 	{name: "packages", form: "comma-separated list of Debian package names",
 		toml: func(c *Config, v any) error { return setList(&c.Packages, v, validatePackage) },
 		flag: func(c *Config, s string) error { return assign(&c.Packages, splitList(s), eachOf(validatePackage)) }},
+	{name: "debian-mirror", form: "URL of a Debian archive mirror (default http://deb.debian.org/debian)",
+		toml: func(c *Config, v any) error { return setString(&c.DebianMirror, v, validateMirror) },
+		flag: func(c *Config, s string) error { return assign(&c.DebianMirror, s, validateMirror) }},
+	{name: "debian-security-mirror", form: "URL of the Debian security archive (default http://deb.debian.org/debian-security)",
+		toml: func(c *Config, v any) error { return setString(&c.DebianSecurityMirror, v, validateMirror) },
+		flag: func(c *Config, s string) error { return assign(&c.DebianSecurityMirror, s, validateMirror) }},
 	{name: "command", form: `JSON array (exec form, e.g. ["gunicorn","app:app"]) or whitespace-separated words`,
 		toml: func(c *Config, v any) error {
 			var cmd []string
@@ -542,6 +553,17 @@ var (
 	// PEP 735 group names follow the PEP 508 name rules.
 	groupRE = regexp.MustCompile(`^(?i:[a-z0-9]|[a-z0-9][a-z0-9._-]*[a-z0-9])$`)
 )
+
+func validateMirror(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL", s)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%q carries credentials: kiln never writes credentials to config or the lock", s)
+	}
+	return nil
+}
 
 func validateBase(s string) error {
 	if strings.TrimSpace(s) == "" || strings.ContainsAny(s, " \t\n") {
