@@ -54,8 +54,11 @@ func CleanPath(p string) (string, error) {
 	if strings.HasPrefix(p, "/") {
 		return "", fmt.Errorf("absolute path %q", p)
 	}
-	if strings.ContainsRune(p, 0) || strings.Contains(p, "\\") {
-		return "", fmt.Errorf("path %q contains a NUL or backslash", p)
+	// A backslash is an ordinary byte of a Linux file name (systemd ships
+	// "system-systemd\x2dcryptsetup.slice"); archives that mean it as a
+	// separator are refused by their own readers.
+	if strings.ContainsRune(p, 0) {
+		return "", fmt.Errorf("path %q contains a NUL byte", p)
 	}
 	for _, part := range strings.Split(p, "/") {
 		if part == ".." {

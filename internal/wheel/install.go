@@ -181,6 +181,11 @@ func (in *installer) index(zr *zip.Reader) ([]zipEntry, error) {
 				return nil, in.errf(fmt.Sprintf("%q", raw), "path contains ..")
 			}
 		}
+		// Zip writers on Windows use backslashes as separators; such a name
+		// would mean another path on Linux than it did where it was made.
+		if strings.Contains(raw, "\\") {
+			return nil, in.errf(fmt.Sprintf("%q", raw), "path contains a backslash")
+		}
 		mode := f.Mode()
 		if mode&(fs.ModeDevice|fs.ModeCharDevice|fs.ModeNamedPipe|fs.ModeSocket|fs.ModeIrregular) != 0 {
 			return nil, in.errf(raw, "is a device, fifo or socket (mode %v)", mode)
