@@ -10,9 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kiln-build/kiln/internal/build"
-	"github.com/kiln-build/kiln/internal/cache"
 	"github.com/kiln-build/kiln/internal/imageref"
-	"github.com/kiln-build/kiln/internal/project"
 	"github.com/kiln-build/kiln/internal/publish"
 )
 
@@ -24,20 +22,11 @@ type buildFlags struct {
 	push      bool
 	json      bool
 	plan      bool
-	config    []string // key=value pairs for [tool.kiln], from the per-key flags
 }
-
-// configFlag turns a [tool.kiln] key into its flag name: "healthcheck.path"
-// becomes --healthcheck-path. base and platforms have their own flags.
-func configFlag(key string) string { return strings.ReplaceAll(key, ".", "-") }
-
-// repeatedOne reports keys whose flag adds one entry per occurrence; for the
-// other list keys the occurrences are joined into one comma-separated list.
-func repeatedOne(key string) bool { return key == "env" || key == "labels" }
 
 func newBuildCommand() *cobra.Command {
 	var f buildFlags
-	values := map[string]*[]string{}
+	var cf *configFlags
 	cmd := &cobra.Command{
 		Use:   "build [DIR]",
 		Short: "Build an image from a project directory and its uv.lock",
@@ -56,20 +45,7 @@ docker-daemon:NAME[:TAG].`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			for _, k := range project.Keys() {
-				vs, ok := values[k.Name]
-				if !ok || len(*vs) == 0 {
-					continue
-				}
-				if repeatedOne(k.Name) {
-					for _, v := range *vs {
-						f.config = append(f.config, k.Name+"="+v)
-					}
-				} else {
-					f.config = append(f.config, k.Name+"="+strings.Join(*vs, ","))
-				}
-			}
-			return runBuild(cmd, dir, f)
+			return runBuild(cmd, dir, f, cf)
 		},
 	}
 	fl := cmd.Flags()
@@ -80,38 +56,18 @@ docker-daemon:NAME[:TAG].`,
 	fl.BoolVar(&f.push, "push", false, "push to the registry named by --tag")
 	fl.BoolVar(&f.json, "json", false, "print the result (or, with --plan, the plan) as JSON on stdout")
 	fl.BoolVar(&f.plan, "plan", false, "print the plan (base digests, interpreter, every wheel and layer key) and build nothing")
-	for _, k := range project.Keys() {
-		if k.Name == "base" || k.Name == "platforms" {
-			continue
-		}
-		v := new([]string)
-		values[k.Name] = v
-		fl.StringArrayVar(v, configFlag(k.Name), nil, "[tool.kiln] "+k.Name+": "+k.Form)
-	}
+	cf = addConfigFlags(fl)
 	return cmd
 }
 
-func runBuild(cmd *cobra.Command, dir string, f buildFlags) error {
+func runBuild(cmd *cobra.Command, dir string, f buildFlags, cf *configFlags) error {
 	ctx := cmd.Context()
 	started := time.Now()
-	stderr := cmd.ErrOrStderr()
-	logf := func(format string, args ...any) {
-		fmt.Fprintf(stderr, "kiln: "+format+"\n", args...)
-	}
-
-	p, err := project.Load(dir)
+	sess, err := newSession(cmd, dir, cf, f.base, f.platforms)
 	if err != nil {
-		return badInput(err)
+		return err
 	}
-	for _, kv := range f.config {
-		k, v, _ := strings.Cut(kv, "=")
-		if err := p.Config.Set(k, v); err != nil {
-			return badInput(fmt.Errorf("--%s: %w", configFlag(k), err))
-		}
-	}
-	if err := p.Config.Validate(); err != nil {
-		return badInput(err)
-	}
+	opts, logf := sess.opts, sess.opts.Log
 
 	var sinks []publish.Publisher
 	outputs := f.outputs
@@ -136,31 +92,22 @@ func runBuild(cmd *cobra.Command, dir string, f buildFlags) error {
 		sinks = append(sinks, pub)
 	}
 
-	cdir, err := cache.Dir()
-	if err != nil {
-		return err
-	}
-	c, err := cache.Open(cdir)
-	if err != nil {
-		return err
-	}
-	epoch, err := build.Epoch()
-	if err != nil {
-		return badInput(err)
-	}
-	opts := build.Options{Project: p, Base: f.base, Platforms: f.platforms, Epoch: epoch, Cache: c, Log: logf}
 	plan, err := build.MakePlan(ctx, opts)
 	if err != nil {
 		return badInput(err)
 	}
 	planned := time.Since(started)
 	if f.plan {
+		// A plan resolves but records nothing: a build or `kiln lock` writes kiln.lock.
 		return printJSONOrText(cmd, f.json, plan, func() { printPlan(cmd, plan) })
 	}
 
 	res, err := build.Build(ctx, opts, plan)
 	if err != nil {
 		return badInput(err)
+	}
+	if err := sess.saveLock(); err != nil {
+		return err
 	}
 	res.Timings["plan"] = planned.Round(time.Millisecond).String()
 	publishStart := time.Now()
@@ -227,6 +174,12 @@ func printPlan(cmd *cobra.Command, plan *build.Plan) {
 		fmt.Fprintf(w, "\n%s  base %s\n  python %s at %s, %s\n  dependencies layer key %s\n", pp.Platform, pp.BaseDigest, pp.PythonVersion, pp.Interpreter, pp.Libc, pp.DepsKey)
 		for _, wh := range pp.Wheels {
 			fmt.Fprintf(w, "  %-60s sha256:%s\n", wh.Filename, wh.Sha256)
+		}
+		if len(pp.Debs) > 0 {
+			fmt.Fprintf(w, "  packages layer key %s\n", pp.PackagesKey)
+		}
+		for _, d := range pp.Debs {
+			fmt.Fprintf(w, "  %-60s sha256:%s\n", d.Name+" "+d.Version, d.SHA256)
 		}
 	}
 }

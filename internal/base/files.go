@@ -78,3 +78,16 @@ func KeepSystemFiles(p string) bool {
 	}
 	return false
 }
+
+// Readlink returns the target of the symlink at p (not following a link in
+// its last component).
+func (f *Files) Readlink(p string) (string, bool) {
+	if f == nil {
+		return "", false
+	}
+	n := f.r.nodes[cleanAbs(p)]
+	if n == nil || n.kind != kindSymlink {
+		return "", false
+	}
+	return n.link, true
+}

@@ -110,10 +110,26 @@ func buildPlatform(ctx context.Context, o Options, plan *Plan, pp *PlatformPlan,
 		o.Log("%s: layer %-12s %s %s (%d bytes)", pp.Platform, name, b.Digest[:12], state, b.Size)
 	}
 
+	accounts := accountFiles{passwd: pp.info.Passwd, group: pp.info.Group}
+	if pp.PackagesKey != "" {
+		l, b, hit, err := layer.Cached(o.Cache, pp.PackagesKey, o.Epoch, layerMT, func() (*layer.Tree, error) {
+			return packagesTree(ctx, o, plan, pp)
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: packages layer: %w", pp.Platform, err)
+		}
+		add("packages", l, b, hit)
+		// Packages may add accounts (base-passwd's www-data...): the users
+		// layer extends what the packages layer wrote, not the base's files.
+		if accounts, err = accountsOf(o.Cache, b, accounts); err != nil {
+			return nil, nil, fmt.Errorf("%s: packages layer: %w", pp.Platform, err)
+		}
+	}
+
 	u := plan.project.Config.User
-	usersKey := cacheKey("users", pp.BaseDigest, u.Name, fmt.Sprint(u.UID), fmt.Sprint(u.GID))
+	usersKey := cacheKey("users", pp.BaseDigest, pp.PackagesKey, u.Name, fmt.Sprint(u.UID), fmt.Sprint(u.GID))
 	l, b, hit, err := layer.Cached(o.Cache, usersKey, o.Epoch, layerMT, func() (*layer.Tree, error) {
-		return usersTree(pp.info, u)
+		return usersTree(accounts, u)
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: users layer: %w", pp.Platform, err)

@@ -18,9 +18,11 @@ import (
 
 	"github.com/kiln-build/kiln/internal/base"
 	"github.com/kiln-build/kiln/internal/cache"
+	"github.com/kiln-build/kiln/internal/debarchive"
 	"github.com/kiln-build/kiln/internal/imageref"
 	"github.com/kiln-build/kiln/internal/marker"
 	"github.com/kiln-build/kiln/internal/pep440"
+	"github.com/kiln-build/kiln/internal/pkglock"
 	"github.com/kiln-build/kiln/internal/project"
 	"github.com/kiln-build/kiln/internal/tags"
 	"github.com/kiln-build/kiln/internal/uvlock"
@@ -41,6 +43,23 @@ type Options struct {
 	Epoch     time.Time
 	Cache     *cache.Cache
 	Log       func(format string, args ...any)
+	// Lock holds the Debian packages resolved before (kiln.lock); new
+	// resolutions are recorded in it. UpdateLock resolves again anyway.
+	Lock       *pkglock.Lock
+	UpdateLock bool
+}
+
+// archive is the Debian archive the project's config names.
+func (o Options) archive() *debarchive.Archive {
+	c := o.Project.Config
+	return &debarchive.Archive{Mirror: or(c.DebianMirror, debarchive.DefaultMirror), SecurityMirror: or(c.DebianSecurityMirror, debarchive.DefaultSecurityMirror), Cache: o.Cache}
+}
+
+func or(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
 }
 
 // Plan is everything a build will do, printable with --plan.
@@ -74,18 +93,21 @@ type LockPlan struct {
 
 // PlatformPlan is the part of a plan for one platform.
 type PlatformPlan struct {
-	Platform      string      `json:"platform"`
-	BaseDigest    string      `json:"base_digest"`
-	Interpreter   string      `json:"interpreter"`
-	PythonVersion string      `json:"python_version"`
-	Libc          string      `json:"libc"`
-	Wheels        []WheelPlan `json:"wheels"`
-	DepsKey       string      `json:"dependencies_layer_key"`
+	Platform      string            `json:"platform"`
+	BaseDigest    string            `json:"base_digest"`
+	Interpreter   string            `json:"interpreter"`
+	PythonVersion string            `json:"python_version"`
+	Libc          string            `json:"libc"`
+	Wheels        []WheelPlan       `json:"wheels"`
+	DepsKey       string            `json:"dependencies_layer_key"`
+	Debs          []pkglock.Package `json:"debian_packages,omitempty"`
+	PackagesKey   string            `json:"packages_layer_key,omitempty"`
 
 	platform v1.Platform
 	image    v1.Image
 	info     *base.Info
 	sel      *uvlock.Selection
+	debs     pkglock.Platform
 }
 
 // WheelPlan is one wheel chosen for a platform.
@@ -119,9 +141,6 @@ func MakePlan(ctx context.Context, o Options) (*Plan, error) {
 	}
 	sum := sha256.Sum256(lockBytes)
 
-	if len(p.Config.Packages) > 0 {
-		return nil, fmt.Errorf("%s: [tool.kiln] packages %v: Debian runtime packages are not supported yet", filepath.Join(p.Dir, "pyproject.toml"), p.Config.Packages)
-	}
 	baseRef := o.Base
 	if baseRef == "" {
 		baseRef = p.Config.Base
@@ -133,18 +152,17 @@ func MakePlan(ctx context.Context, o Options) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("base %s: %w", baseRef, err)
 	}
-	o.Log("reading base %s", baseRef)
-	src, err := imageref.Read(ctx, ref)
-	if err != nil {
-		return nil, fmt.Errorf("base: %w", err)
-	}
-
 	platforms := o.Platforms
 	if len(platforms) == 0 {
 		platforms = p.Config.Platforms
 	}
 	if len(platforms) == 0 {
 		platforms = []string{"linux/amd64"}
+	}
+	o.Log("reading base %s", baseRef)
+	src, err := readBase(ctx, o, ref, platforms)
+	if err != nil {
+		return nil, fmt.Errorf("base: %w", err)
 	}
 
 	plan := &Plan{
@@ -170,6 +188,9 @@ func MakePlan(ctx context.Context, o Options) (*Plan, error) {
 		seen[plat.String()] = true
 		pp, err := planPlatform(o, plan, *plat)
 		if err != nil {
+			return nil, err
+		}
+		if err := planPackages(ctx, o, plan, pp); err != nil {
 			return nil, err
 		}
 		for _, pkg := range pp.sel.ThirdParty {

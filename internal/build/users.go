@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/kiln-build/kiln/internal/base"
+	"github.com/kiln-build/kiln/internal/cache"
 	"github.com/kiln-build/kiln/internal/layer"
 	"github.com/kiln-build/kiln/internal/project"
 )
@@ -15,15 +15,15 @@ import (
 // /etc/group, with a home directory it owns. A user or group that already
 // exists with the same name and ids is kept; a clash is an error, because
 // running as a different account than configured would be a silent surprise.
-func usersTree(info *base.Info, u project.User) (*layer.Tree, error) {
+func usersTree(acc accountFiles, u project.User) (*layer.Tree, error) {
 	t := layer.NewTree()
 	home := "/home/" + u.Name
-	passwd, err := addAccount(info.Passwd, "/etc/passwd", u.Name, u.UID,
+	passwd, err := addAccount(acc.passwd, "/etc/passwd", u.Name, u.UID,
 		fmt.Sprintf("%s:x:%d:%d:kiln runtime user:%s:/usr/sbin/nologin", u.Name, u.UID, u.GID, home))
 	if err != nil {
 		return nil, err
 	}
-	group, err := addAccount(info.Group, "/etc/group", u.Name, u.GID, fmt.Sprintf("%s:x:%d:", u.Name, u.GID))
+	group, err := addAccount(acc.group, "/etc/group", u.Name, u.GID, fmt.Sprintf("%s:x:%d:", u.Name, u.GID))
 	if err != nil {
 		return nil, err
 	}
@@ -37,6 +37,25 @@ func usersTree(info *base.Info, u project.User) (*layer.Tree, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// accountFiles are /etc/passwd and /etc/group as the layers below see them.
+type accountFiles struct{ passwd, group []byte }
+
+// accountsOf reads the account files a stored layer writes, falling back to
+// those below it.
+func accountsOf(c *cache.Cache, b layer.Blob, below accountFiles) (accountFiles, error) {
+	files, err := layer.ReadFiles(c, b, "etc/passwd", "etc/group")
+	if err != nil {
+		return below, err
+	}
+	if data, ok := files["etc/passwd"]; ok {
+		below.passwd = data
+	}
+	if data, ok := files["etc/group"]; ok {
+		below.group = data
+	}
+	return below, nil
 }
 
 func addAccount(existing []byte, file, name string, id int, line string) ([]byte, error) {

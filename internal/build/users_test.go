@@ -4,14 +4,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kiln-build/kiln/internal/base"
 	"github.com/kiln-build/kiln/internal/project"
 )
 
 func TestUsersTreeAppendsAccount(t *testing.T) {
-	info := &base.Info{
-		Passwd: []byte("root:x:0:0:root:/root:/bin/bash\nwww-data:x:33:33::/var/www:/usr/sbin/nologin\n"),
-		Group:  []byte("root:x:0:\n"),
+	info := accountFiles{
+		passwd: []byte("root:x:0:0:root:/root:/bin/bash\nwww-data:x:33:33::/var/www:/usr/sbin/nologin\n"),
+		group:  []byte("root:x:0:\n"),
 	}
 	tree, err := usersTree(info, project.User{Name: "app", UID: 1001, GID: 1001})
 	if err != nil {
@@ -32,18 +31,18 @@ func TestUsersTreeAppendsAccount(t *testing.T) {
 }
 
 func TestUsersTreeRefusesClashes(t *testing.T) {
-	info := &base.Info{Passwd: []byte("root:x:0:0:root:/root:/bin/bash\nsvc:x:1001:1001::/:/bin/sh\n"), Group: []byte("root:x:0:\n")}
+	info := accountFiles{passwd: []byte("root:x:0:0:root:/root:/bin/bash\nsvc:x:1001:1001::/:/bin/sh\n"), group: []byte("root:x:0:\n")}
 	_, err := usersTree(info, project.User{Name: "app", UID: 1001, GID: 1001})
 	if err == nil || !strings.Contains(err.Error(), "1001") || !strings.Contains(err.Error(), "svc") {
 		t.Fatalf("uid clash: %v", err)
 	}
-	info.Passwd = []byte("app:x:1001:1001::/home/app:/bin/sh\n")
-	info.Group = []byte("app:x:1001:\n")
+	info.passwd = []byte("app:x:1001:1001::/home/app:/bin/sh\n")
+	info.group = []byte("app:x:1001:\n")
 	tree, err := usersTree(info, project.User{Name: "app", UID: 1001, GID: 1001})
 	if err != nil {
 		t.Fatalf("an existing identical account must be kept: %v", err)
 	}
-	if p, _ := tree.Get("etc/passwd"); string(p.Data) != string(info.Passwd) {
+	if p, _ := tree.Get("etc/passwd"); string(p.Data) != string(info.passwd) {
 		t.Errorf("passwd changed:\n%s", p.Data)
 	}
 }

@@ -1,6 +1,7 @@
 package layer
 
 import (
+	"archive/tar"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -129,4 +130,41 @@ func (l *cachedLayer) Compressed() (io.ReadCloser, error) {
 		return nil, fmt.Errorf("layer %s: %w", l.digest, err)
 	}
 	return f, nil
+}
+
+// ReadFiles returns the contents of the named regular files (relative
+// paths, as the layer's tar names them) of a stored layer; absent names are
+// absent from the map.
+func ReadFiles(c *cache.Cache, b Blob, names ...string) (map[string][]byte, error) {
+	f, err := c.Open(b.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("layer %s: %w", b.Digest, err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("layer %s: %w", b.Digest, err)
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	out := map[string][]byte{}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", b.Digest, err)
+		}
+		if h.Typeflag == tar.TypeReg && want[h.Name] {
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				return nil, fmt.Errorf("layer %s: %s: %w", b.Digest, h.Name, err)
+			}
+			out[h.Name] = data
+		}
+	}
 }

@@ -132,3 +132,21 @@ func TestCachedReusesAndRecoversFromCorruption(t *testing.T) {
 		t.Fatalf("after corruption: hit=%v builds=%d err=%v", hit, builds, err)
 	}
 }
+
+func TestReadFiles(t *testing.T) {
+	c, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Store(c, sample(t, []string{"etc/passwd", "app/main.py"}), time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadFiles(c, b, "etc/passwd", "etc/group")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got["etc/passwd"]) != "content of etc/passwd" || len(got) != 1 {
+		t.Errorf("ReadFiles = %q", got)
+	}
+}
