@@ -1,0 +1,243 @@
+package ldcache
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+const (
+	emX8664   = 62
+	emAArch64 = 183
+)
+
+// elfSpec describes a minimal 64-bit little-endian ELF object for tests.
+type elfSpec struct {
+	machine uint16
+	typ     uint16 // ET_DYN when zero
+	soname  string // no DT_SONAME when empty
+	// isaNeeded is the GNU_PROPERTY_X86_ISA_1_NEEDED value; no property
+	// note when zero.
+	isaNeeded uint32
+	noDynamic bool
+}
+
+// buildELF lays out an object as a linker would, loaded at a base address
+// so that the dynamic string table must be found through PT_LOAD.
+func buildELF(s elfSpec) []byte {
+	const (
+		base   = 0x400000
+		phOff  = 64
+		dynOff = phOff + 3*56
+		strOff = dynOff + 3*16
+	)
+	strtab := "\x00" + s.soname + "\x00"
+	noteOff := (strOff + len(strtab) + 7) &^ 7
+	var note []byte
+	le := binary.LittleEndian
+	if s.isaNeeded != 0 {
+		for _, v := range []uint32{4, 16, 5} {
+			note = le.AppendUint32(note, v)
+		}
+		note = append(note, "GNU\x00"...)
+		for _, v := range []uint32{0xc0008002, 4, s.isaNeeded, 0} {
+			note = le.AppendUint32(note, v)
+		}
+	}
+	size := noteOff + len(note)
+	typ := s.typ
+	if typ == 0 {
+		typ = 3
+	}
+
+	b := make([]byte, 0, size)
+	b = append(b, 0x7f, 'E', 'L', 'F', 2, 1, 1)
+	b = append(b, make([]byte, 9)...)
+	b = le.AppendUint16(b, typ)
+	b = le.AppendUint16(b, s.machine)
+	b = le.AppendUint32(b, 1)
+	b = le.AppendUint64(b, 0)     // entry
+	b = le.AppendUint64(b, phOff) // phoff
+	b = le.AppendUint64(b, 0)     // shoff
+	b = le.AppendUint32(b, 0)     // flags
+	b = le.AppendUint16(b, 64)    // ehsize
+	b = le.AppendUint16(b, 56)    // phentsize
+	b = le.AppendUint16(b, 3)     // phnum
+	b = append(b, make([]byte, 6)...)
+
+	phdr := func(typ, flags uint32, off, filesz, align uint64) {
+		b = le.AppendUint32(b, typ)
+		b = le.AppendUint32(b, flags)
+		b = le.AppendUint64(b, off)
+		b = le.AppendUint64(b, base+off)
+		b = le.AppendUint64(b, base+off)
+		b = le.AppendUint64(b, filesz)
+		b = le.AppendUint64(b, filesz)
+		b = le.AppendUint64(b, align)
+	}
+	phdr(1, 5, 0, uint64(size), 0x1000)
+	if s.noDynamic {
+		phdr(0, 0, 0, 0, 0) // PT_NULL
+	} else {
+		phdr(2, 6, dynOff, 48, 8)
+	}
+	if note != nil {
+		phdr(0x6474e553, 4, uint64(noteOff), uint64(len(note)), 8)
+	} else {
+		phdr(0, 0, 0, 0, 0)
+	}
+
+	dyn := func(tag, val uint64) {
+		b = le.AppendUint64(b, tag)
+		b = le.AppendUint64(b, val)
+	}
+	dyn(5, base+strOff)
+	if s.soname != "" {
+		dyn(14, 1)
+	} else {
+		dyn(0x6ffffef5, 0) // DT_GNU_HASH, a placeholder
+	}
+	dyn(0, 0)
+	b = append(b, strtab...)
+	b = append(b, make([]byte, noteOff-len(b))...)
+	return append(b, note...)
+}
+
+// tree builds an image root in a temporary directory.
+type tree struct {
+	t    *testing.T
+	root string
+}
+
+func newTree(t *testing.T) *tree { return &tree{t: t, root: t.TempDir()} }
+
+func (tr *tree) file(name string, data []byte) {
+	tr.t.Helper()
+	p := filepath.Join(tr.root, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		tr.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		tr.t.Fatal(err)
+	}
+}
+
+func (tr *tree) text(name, data string) { tr.file(name, []byte(data)) }
+
+func (tr *tree) dir(name string) {
+	tr.t.Helper()
+	if err := os.MkdirAll(filepath.Join(tr.root, name), 0o755); err != nil {
+		tr.t.Fatal(err)
+	}
+}
+
+func (tr *tree) link(name, target string) {
+	tr.t.Helper()
+	p := filepath.Join(tr.root, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		tr.t.Fatal(err)
+	}
+	if err := os.Symlink(target, p); err != nil {
+		tr.t.Fatal(err)
+	}
+}
+
+// copyHost copies a file of the host into the tree, or skips the test.
+func (tr *tree) copyHost(name, host string) {
+	tr.t.Helper()
+	b, err := os.ReadFile(host)
+	if err != nil {
+		tr.t.Skipf("host library: %v", err)
+	}
+	tr.file(name, b)
+}
+
+// ldconfig returns the host's ldconfig, or skips the test: it can only
+// read the objects of its own architecture.
+func ldconfig(t *testing.T) string {
+	t.Helper()
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+		t.Skip("cross-checks need the ldconfig of a linux/amd64 host")
+	}
+	for _, p := range []string{"ldconfig", "/sbin/ldconfig", "/usr/sbin/ldconfig"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	t.Skip("ldconfig not found")
+	return ""
+}
+
+// listing is one line of ldconfig -p.
+type listing struct{ soname, desc, path string }
+
+// printCache returns what ldconfig -p prints for the cache file, in order,
+// and the generator it names.
+func printCache(t *testing.T, file string) ([]listing, string) {
+	t.Helper()
+	args := []string{"-p"}
+	if file != "" {
+		args = append(args, "-C", file)
+	}
+	out, err := exec.Command(ldconfig(t), args...).Output()
+	if err != nil {
+		t.Fatalf("ldconfig -p: %v", err)
+	}
+	var ls []listing
+	var gen string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := sc.Text()
+		if g, ok := strings.CutPrefix(line, "Cache generated by: "); ok {
+			gen = g
+			continue
+		}
+		rest, ok := strings.CutPrefix(line, "\t")
+		if !ok {
+			continue
+		}
+		left, path, ok1 := cutLast(rest, " => ")
+		soname, desc, ok2 := cutLast(left, " (")
+		if !ok1 || !ok2 || !strings.HasSuffix(desc, ")") {
+			t.Fatalf("unexpected ldconfig -p line %q", line)
+		}
+		ls = append(ls, listing{soname, strings.TrimSuffix(desc, ")"), path})
+	}
+	return ls, gen
+}
+
+func cutLast(s, sep string) (string, string, bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
+}
+
+// describe renders an entry as ldconfig -p does.
+func describe(e Entry) listing {
+	desc := map[int32]string{0: "libc4", 1: "ELF", 2: "libc5", 3: "libc6"}[e.Flags&0xff]
+	desc += map[int32]string{0: "", 0x300: ",x86-64", 0xa00: ",AArch64"}[e.Flags&0xff00]
+	switch {
+	case e.HWCaps != "":
+		desc += fmt.Sprintf(", hwcap: %q", e.HWCaps)
+	case e.HWCap != 0:
+		desc += fmt.Sprintf(", hwcap: %#.16x", e.HWCap)
+	}
+	return listing{e.Soname, desc, e.Path}
+}
+
+func describeAll(es []Entry) []listing {
+	var out []listing
+	for _, e := range es {
+		out = append(out, describe(e))
+	}
+	return out
+}
