@@ -16,7 +16,6 @@ var notReplicatedTable = map[string][]string{
 	"dash":     {"records the dpkg diversions of /bin/sh and sh.1.gz (the /bin/sh -> dash link itself is shipped)"},
 	"dpkg":     {"enables dpkg-db-backup.timer", "moves misplaced alternatives state files"},
 	"iproute2": {"setcap on /bin/ip when debconf iproute2/setcaps is true (the default is false)"},
-	"libc-bin": {"ldconfig (its trigger, activated by every shared library package): /etc/ld.so.cache is not written here"},
 	"libc6":    {"checks the kernel version", "restarts services after an upgrade"},
 	"login":    {"creates /var/log/faillog, /etc/subuid and /etc/subgid"},
 	"nginx":    {"starts nginx (invoke-rc.d), and reloads it on the nginx-reload trigger"},

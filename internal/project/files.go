@@ -53,16 +53,18 @@ var protectedExcludes = []string{
 }
 
 // Build output directories at the project root (where `python -m build`
-// and setuptools put them) are excluded too, but a project whose code or
+// and setuptools put them), and kiln.lock (it describes the packages
+// layer; copying it would change the application layer with every
+// package update), are excluded too, but a project whose code or
 // assets really live there can re-include them with a .dockerignore pattern
 // that names the directory itself, such as "!dist" or "!build/assets".
 // Nested ones (frontend/dist) are left alone: they are usually built assets
 // the app serves.
-var overridableExcludes = []string{"dist", "build"}
+var overridableExcludes = []string{"dist", "build", "kiln.lock"}
 
 // Excluded lists the patterns that are excluded from every project in
 // addition to .dockerignore and Config.Exclude, in .dockerignore syntax.
-// Only "dist" and "build" can be re-included, by a .dockerignore "!"
+// Only "dist", "build" and "kiln.lock" can be re-included, by a .dockerignore "!"
 // pattern that starts with that directory name.
 func (p *Project) Excluded() []string {
 	return append(append([]string(nil), protectedExcludes...), overridableExcludes...)
