@@ -91,7 +91,7 @@ func InstalledFromStatus(status []byte) ([]debresolve.Installed, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, debresolve.Installed{Name: p.Name, Arch: p.Architecture, Version: p.Version, Provides: p.Provides})
+		out = append(out, debresolve.Installed{Name: p.Name, Arch: p.Architecture, Source: p.Source, Version: p.Version, Provides: p.Provides})
 	}
 	return out, nil
 }
