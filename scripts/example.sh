@@ -2,11 +2,11 @@
 # Builds examples/flask-service into the local Docker engine with kiln, and
 # runs it on 127.0.0.1:8000.
 #
-# With no PyPI and no Docker Hub reachable, the inputs are made here first:
-# a Debian bookworm Python base (debootstrap, cached in ~/.cache/kiln-test),
-# wheels repackaged from Debian's python3-* packages plus one with a C
-# extension compiled by gcc, and a PEP 691 index on 127.0.0.1:3141 that the
-# example's uv.lock points at.
+# The base is assembled by kiln itself from Debian's signed archive
+# (--base deb:bookworm). With no PyPI reachable, the wheels are made here
+# first: repackaged from Debian's python3-* packages plus one with a C
+# extension compiled by gcc, served by a PEP 691 index on 127.0.0.1:3141
+# that the example's uv.lock points at.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -15,11 +15,8 @@ work=.kiln-example
 mkdir -p "$work/bin"
 go build -o "$work/bin/kiln" ./cmd/kiln
 go build -o "$work/bin/serve" ./internal/testindex/cmd/serve
-go build -o "$work/bin/mkbase" ./internal/testbase/cmd/mkbase
 go build -o "$work/bin/mkwheels" ./internal/testwheels/cmd/mkwheels
 
-echo "example.sh: preparing the Debian Python base (a few minutes the first time)" >&2
-base=$("$work/bin/mkbase" | head -n1)
 if [ ! -d "$work/wheels" ]; then
 	echo "example.sh: building the wheelhouse" >&2
 	"$work/bin/mkwheels" -o "$work/wheels.tmp"
@@ -38,7 +35,7 @@ if ! kill -0 "$index" 2>/dev/null; then
 	exit 1
 fi
 
-"$work/bin/kiln" build examples/flask-service --base "oci:$base:bookworm" \
+"$work/bin/kiln" build examples/flask-service --base deb:bookworm \
 	--platform linux/amd64 --output docker-daemon:flask-service:latest
 
 docker rm -f flask-service >/dev/null 2>&1 || true
