@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -285,4 +286,44 @@ func TestDebianRefusesTamperedDeb(t *testing.T) {
 	requireDebianArchive(t)
 	f := newFixture(t)
 	f.expectDebianRefused(t, func(p string) bool { return strings.HasSuffix(p, ".deb") && strings.Contains(p, "/unzip_") }, "unzip_", "mismatch")
+}
+
+// TestDebianLockUpdateAndGone: `kiln lock --update` rewrites kiln.lock from
+// the archive; a locked .deb the archive no longer serves fails the build
+// naming it.
+func TestDebianLockUpdateAndGone(t *testing.T) {
+	requireDebianArchive(t)
+	f := newFixture(t)
+	lockPath := filepath.Join(f.dir, "kiln.lock")
+	r := f.kiln(t, nil, "lock", f.dir, "--base", f.base, "--platform", "linux/amd64", "--package", "unzip")
+	if r.code != 0 {
+		t.Fatalf("kiln lock exited %d:\n%s", r.code, r.stderr)
+	}
+	lock, err := os.ReadFile(lockPath)
+	if err != nil || !regexp.MustCompile(`name = ['"]unzip['"]`).Match(lock) {
+		t.Fatalf("kiln lock wrote %q (%v)", lock, err)
+	}
+	// A lock naming a version the archive has dropped.
+	gone := regexp.MustCompile(`(url = ['"][^'"]*/unzip_)[^'"]*(\.deb['"])`).ReplaceAllString(string(lock), "${1}0.0-gone_amd64${2}")
+	if gone == string(lock) {
+		t.Fatal("no unzip URL in kiln.lock")
+	}
+	if err := os.WriteFile(lockPath, []byte(gone), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	r = f.kiln(t, nil, "build", f.dir, "--base", f.base, "--platform", "linux/amd64", "--package", "unzip", "--output", "oci:"+out+":1")
+	if r.code != 2 || !strings.Contains(r.stderr, "unzip_0.0-gone_amd64.deb") || !strings.Contains(r.stderr, "404") {
+		t.Fatalf("exit %d, want 2 naming the missing .deb:\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Error("output written")
+	}
+	r = f.kiln(t, nil, "lock", f.dir, "--base", f.base, "--platform", "linux/amd64", "--package", "unzip", "--update")
+	if r.code != 0 {
+		t.Fatalf("kiln lock --update exited %d:\n%s", r.code, r.stderr)
+	}
+	if again, _ := os.ReadFile(lockPath); string(again) != string(lock) {
+		t.Errorf("kiln lock --update did not restore the archive's set:\n%s", again)
+	}
 }
