@@ -94,7 +94,7 @@ func TestDebianArm64(t *testing.T) {
 	f := newFixture(t)
 	f.base = "deb:bookworm"
 	out := t.TempDir()
-	f.mustBuild(t, "--platform", "linux/arm64", "--package", "curl,libpq5", "--output", "oci:"+out+":arm64")
+	f.mustBuild(t, "--platform", "linux/arm64", "--package", runtimePackages, "--output", "oci:"+out+":arm64")
 	p, err := layout.FromPath(out)
 	if err != nil {
 		t.Fatal(err)
@@ -112,8 +112,9 @@ func TestDebianArm64(t *testing.T) {
 	if cf.Architecture != "arm64" {
 		t.Fatalf("config architecture %s", cf.Architecture)
 	}
-	files := filesOf(t, img, "usr/bin/python3.11", "usr/bin/curl", "var/lib/dpkg/status")
-	for _, bin := range []string{"usr/bin/python3.11", "usr/bin/curl"} {
+	bins := []string{"usr/bin/python3.11", "usr/bin/curl", "usr/sbin/nginx", "usr/bin/openssl", "usr/bin/unzip", "usr/lib/llvm-14/bin/clang-format"}
+	files := filesOf(t, img, append(bins, "var/lib/dpkg/status")...)
+	for _, bin := range bins {
 		ef, err := elf.NewFile(bytes.NewReader(files[bin]))
 		if err != nil {
 			t.Fatalf("%s: %v", bin, err)
@@ -123,7 +124,7 @@ func TestDebianArm64(t *testing.T) {
 		}
 	}
 	status := string(files["var/lib/dpkg/status"])
-	for _, p := range []string{"curl", "libpq5", "libc6", "python3.11-minimal"} {
+	for _, p := range append(strings.Split(runtimePackages, ","), "libc6", "python3.11-minimal") {
 		if !strings.Contains(status, "Package: "+p+"\n") {
 			t.Errorf("dpkg status lacks %s", p)
 		}
