@@ -13,6 +13,7 @@ import (
 	"github.com/kiln-build/kiln/internal/cache"
 	"github.com/kiln-build/kiln/internal/pkglock"
 	"github.com/kiln-build/kiln/internal/project"
+	"github.com/kiln-build/kiln/internal/pyindex"
 )
 
 // configFlags are the flags for every [tool.kiln] key but base and
@@ -108,7 +109,7 @@ func newSession(cmd *cobra.Command, dir string, cf *configFlags, baseRef string,
 	stderr := cmd.ErrOrStderr()
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "kiln: "+format+"\n", args...) }
 	return &session{
-		opts: build.Options{Project: p, Base: baseRef, Platforms: platforms, Epoch: epoch, Cache: c, Log: logf, Lock: lock},
+		opts: build.Options{Project: p, Base: baseRef, Platforms: platforms, Epoch: epoch, Cache: c, Log: logf, Lock: lock, Index: &pyindex.Client{}},
 		lock: lock, lockOld: old,
 	}, nil
 }

@@ -204,6 +204,9 @@ func cacheKey(parts ...string) string {
 
 func depsTree(ctx context.Context, o Options, plan *Plan, pp *PlatformPlan) (*layer.Tree, error) {
 	f := fetch.New(o.Cache, plan.project.Dir)
+	if o.Index != nil {
+		f.Client.Transport = o.Index.Transport()
+	}
 	f.Progress = func(a fetch.Artifact, cached bool, n int64) {
 		if !cached {
 			o.Log("fetched %s (%d bytes)", a.Name, n)

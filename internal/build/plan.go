@@ -5,10 +5,7 @@ package build
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -24,8 +21,8 @@ import (
 	"github.com/kiln-build/kiln/internal/pep440"
 	"github.com/kiln-build/kiln/internal/pkglock"
 	"github.com/kiln-build/kiln/internal/project"
+	"github.com/kiln-build/kiln/internal/pyindex"
 	"github.com/kiln-build/kiln/internal/tags"
-	"github.com/kiln-build/kiln/internal/uvlock"
 	"github.com/kiln-build/kiln/internal/wheel"
 )
 
@@ -47,6 +44,9 @@ type Options struct {
 	// resolutions are recorded in it. UpdateLock resolves again anyway.
 	Lock       *pkglock.Lock
 	UpdateLock bool
+	// Index finds the wheels of requirements files and authenticates every
+	// wheel download (~/.netrc, KILN_INDEX_* variables).
+	Index *pyindex.Client
 }
 
 // archive is the Debian archive the project's config names.
@@ -75,7 +75,7 @@ type Plan struct {
 
 	source  *imageref.Source
 	project *project.Project
-	lock    *uvlock.Lock
+	lock    pythonLock
 }
 
 // BasePlan names the base image.
@@ -106,7 +106,7 @@ type PlatformPlan struct {
 	platform v1.Platform
 	image    v1.Image
 	info     *base.Info
-	sel      *uvlock.Selection
+	packages []lockedPackage // third-party packages the lock selected
 	debs     pkglock.Platform
 }
 
@@ -127,19 +127,14 @@ const layerFormat = "kiln-layer-1"
 // MakePlan reads the lock and the base and decides everything the build will do.
 func MakePlan(ctx context.Context, o Options) (*Plan, error) {
 	p := o.Project
-	lockPath := filepath.Join(p.Dir, "uv.lock")
-	lockBytes, err := os.ReadFile(lockPath)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil, fmt.Errorf("%s: no uv.lock: kiln builds from a lock file (run `uv lock`)", p.Dir)
-		}
-		return nil, err
-	}
-	lock, err := uvlock.Parse(lockPath, lockBytes)
+	lockPath, err := findLock(p, p.Config.Lock)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(lockBytes)
+	lock, lockSum, err := openLock(o, lockPath)
+	if err != nil {
+		return nil, err
+	}
 
 	baseRef := o.Base
 	if baseRef == "" {
@@ -169,7 +164,7 @@ func MakePlan(ctx context.Context, o Options) (*Plan, error) {
 		Project:         p.Name,
 		Version:         p.Version,
 		Base:            BasePlan{Ref: baseRef, Name: src.Name, Digest: src.Digest.String()},
-		Lock:            LockPlan{Path: lockPath, Sha256: hex.EncodeToString(sum[:])},
+		Lock:            LockPlan{Path: lockPath, Sha256: lockSum},
 		SourceDateEpoch: o.Epoch.Unix(),
 		source:          src,
 		project:         p,
@@ -186,14 +181,14 @@ func MakePlan(ctx context.Context, o Options) (*Plan, error) {
 			continue
 		}
 		seen[plat.String()] = true
-		pp, err := planPlatform(o, plan, *plat)
+		pp, err := planPlatform(ctx, o, plan, *plat)
 		if err != nil {
 			return nil, err
 		}
 		if err := planPackages(ctx, o, plan, pp); err != nil {
 			return nil, err
 		}
-		for _, pkg := range pp.sel.ThirdParty {
+		for _, pkg := range pp.packages {
 			deps[pkg.Name] = true
 		}
 		plan.Platforms = append(plan.Platforms, pp)
@@ -219,7 +214,7 @@ func port(p *project.Project) int {
 	return 8000
 }
 
-func planPlatform(o Options, plan *Plan, plat v1.Platform) (*PlatformPlan, error) {
+func planPlatform(ctx context.Context, o Options, plan *Plan, plat v1.Platform) (*PlatformPlan, error) {
 	img, err := plan.source.ForPlatform(plat)
 	if err != nil {
 		return nil, err
@@ -257,7 +252,7 @@ func planPlatform(o Options, plan *Plan, plat v1.Platform) (*PlatformPlan, error
 	if err != nil {
 		return nil, err
 	}
-	sel, err := plan.lock.Select(uvlock.SelectOptions{Env: env, Groups: groups})
+	packages, err := plan.lock.ThirdParty(ctx, env, groups)
 	if err != nil {
 		return nil, fmt.Errorf("for %s (Python %s): %w", plat, info.PythonVersion, err)
 	}
@@ -271,10 +266,10 @@ func planPlatform(o Options, plan *Plan, plat v1.Platform) (*PlatformPlan, error
 		platform:      plat,
 		image:         img,
 		info:          info,
-		sel:           sel,
+		packages:      packages,
 	}
 	keyParts := []string{layerFormat, "deps", VenvRoot, info.Interpreter, info.PythonVersion}
-	for _, pkg := range sel.ThirdParty {
+	for _, pkg := range packages {
 		names := make([]string, len(pkg.Wheels))
 		for i, w := range pkg.Wheels {
 			names[i] = w.Filename
@@ -287,12 +282,9 @@ func planPlatform(o Options, plan *Plan, plat v1.Platform) (*PlatformPlan, error
 		w := pkg.Wheels[i]
 		algo, hexsum, ok := strings.Cut(w.Hash, ":")
 		if !ok || algo != "sha256" || hexsum == "" {
-			return nil, fmt.Errorf("%s: package %s %s: wheel %s has no sha256 hash in the lock", plan.lock.Path, pkg.Name, pkg.Version, w.Filename)
+			return nil, fmt.Errorf("%s: package %s %s: wheel %s has no sha256 hash in the lock", plan.lock.Path(), pkg.Name, pkg.Version, w.Filename)
 		}
-		loc := w.URL
-		if loc == "" {
-			loc = w.Path
-		}
+		loc := wheelLocation(o, plan.lock.Path(), w)
 		pp.Wheels = append(pp.Wheels, WheelPlan{Name: pkg.Name, Version: pkg.Version, Filename: w.Filename, URL: loc, Sha256: hexsum, Size: w.Size})
 		keyParts = append(keyParts, w.Filename, hexsum)
 	}

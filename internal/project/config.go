@@ -25,15 +25,21 @@ type Config struct {
 	// come from; empty means deb.debian.org.
 	DebianMirror         string
 	DebianSecurityMirror string
-	Command              []string
-	Port                 int // 0: not configured
-	Healthcheck          *Healthcheck
-	Env                  map[string]string
-	RequiredEnv          []string
-	User                 User
-	Groups               []string
-	Exclude              []string
-	Labels               map[string]string
+	// Lock is the lock file to build from, relative to the project; empty
+	// means the first of uv.lock, pylock.toml, requirements files.
+	Lock string
+	// FindLinks are local wheelhouse directories (or find-links pages):
+	// wheels found there by name and hash are used instead of downloading.
+	FindLinks   []string
+	Command     []string
+	Port        int // 0: not configured
+	Healthcheck *Healthcheck
+	Env         map[string]string
+	RequiredEnv []string
+	User        User
+	Groups      []string
+	Exclude     []string
+	Labels      map[string]string
 }
 
 // Healthcheck is [tool.kiln].healthcheck. Zero durations and retries mean
@@ -143,6 +149,12 @@ var topKeys = []configKey{
 	{name: "debian-security-mirror", form: "URL of the Debian security archive (default http://deb.debian.org/debian-security)",
 		toml: func(c *Config, v any) error { return setString(&c.DebianSecurityMirror, v, validateMirror) },
 		flag: func(c *Config, s string) error { return assign(&c.DebianSecurityMirror, s, validateMirror) }},
+	{name: "lock", form: "lock file, relative to the project: uv.lock, pylock[.NAME].toml or a hashed requirements file",
+		toml: func(c *Config, v any) error { return setString(&c.Lock, v, validateLockPath) },
+		flag: func(c *Config, s string) error { return assign(&c.Lock, s, validateLockPath) }},
+	{name: "find-links", form: "comma-separated list of wheelhouse directories or find-links URLs",
+		toml: func(c *Config, v any) error { return setList(&c.FindLinks, v, nil) },
+		flag: func(c *Config, s string) error { return assign(&c.FindLinks, splitList(s), nil) }},
 	{name: "command", form: `JSON array (exec form, e.g. ["gunicorn","app:app"]) or whitespace-separated words`,
 		toml: func(c *Config, v any) error {
 			var cmd []string
@@ -553,6 +565,13 @@ var (
 	// PEP 735 group names follow the PEP 508 name rules.
 	groupRE = regexp.MustCompile(`^(?i:[a-z0-9]|[a-z0-9][a-z0-9._-]*[a-z0-9])$`)
 )
+
+func validateLockPath(s string) error {
+	if strings.TrimSpace(s) == "" || strings.ContainsRune(s, 0) {
+		return fmt.Errorf("%q is not a file name", s)
+	}
+	return nil
+}
 
 func validateMirror(s string) error {
 	u, err := url.Parse(s)

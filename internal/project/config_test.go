@@ -78,7 +78,7 @@ func TestSetErrors(t *testing.T) {
 		key, value string
 		want       []string
 	}{
-		{"nope", "1", []string{`unknown key "nope"`, "base, command, debian-mirror, debian-security-mirror, env"}},
+		{"nope", "1", []string{`unknown key "nope"`, "base, command, debian-mirror, debian-security-mirror, env, exclude, find-links"}},
 		{"port.x", "1", []string{"port has no fields"}},
 		{"healthcheck.foo", "1", []string{`unknown key "healthcheck.foo"`, "interval, path, port, retries, start-period, timeout"}},
 		{"port", "abc", []string{"port: expected an integer"}},
@@ -122,6 +122,7 @@ func TestSetErrors(t *testing.T) {
 func TestKeys(t *testing.T) {
 	values := map[string]string{
 		"base": "deb:bookworm", "platforms": "linux/amd64", "packages": "curl", "command": "run",
+		"lock": "requirements.txt", "find-links": "wheels",
 		"debian-mirror": "http://127.0.0.1:1/debian", "debian-security-mirror": "http://127.0.0.1:1/debian-security",
 		"port": "1", "healthcheck": "/h", "healthcheck.path": "/h", "healthcheck.port": "2",
 		"healthcheck.interval": "1s", "healthcheck.timeout": "1s", "healthcheck.start-period": "1s",
