@@ -203,3 +203,26 @@ func gunzipped(data []byte) []byte {
 	out, _ := io.ReadAll(zr)
 	return out
 }
+
+// TestFindLinksOffline: with the index gone, a wheelhouse directory serves
+// every lock format.
+func TestFindLinksOffline(t *testing.T) {
+	f := newFixture(t)
+	f.exportLocks(t, f.index.URL())
+	f.index.Close()
+	// requirements.txt without an index: the wheelhouse is where the wheels are.
+	reqs, _ := os.ReadFile(filepath.Join(f.dir, "requirements.txt"))
+	reqs = []byte(strings.Replace(string(reqs), "--index-url "+f.index.URL(), "", 1))
+	if err := os.WriteFile(filepath.Join(f.dir, "requirements.txt"), reqs, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var deps []string
+	for _, lock := range []string{"uv.lock", "requirements.txt"} {
+		res := f.mustBuild(t, "--platform", "linux/amd64", "--lock", lock, "--find-links", f.wheels)
+		d, _ := res.layer(t, "linux/amd64", "dependencies")
+		deps = append(deps, d)
+	}
+	if deps[0] != deps[1] {
+		t.Errorf("offline builds differ: %v", deps)
+	}
+}
