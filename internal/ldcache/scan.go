@@ -11,17 +11,13 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/kiln-build/kiln/internal/ldso"
 )
 
-// FS is an image root filesystem whose symbolic links can be read, so that
-// they are resolved inside the image rather than on the host. It has the
-// shape of ldso.FS, so ldso.DirFS serves.
-type FS interface {
-	fs.FS
-	// Readlink returns the target of the symbolic link name, and an error
-	// when name is not a symbolic link.
-	Readlink(name string) (string, error)
-}
+// FS is an image root filesystem whose symbolic links resolve inside the
+// image, as for the loader checks of internal/ldso.
+type FS = ldso.FS
 
 // Scan returns the libraries that Debian's ldconfig would put in the cache
 // of the image root for arch ("amd64" or "arm64"), in the order it finds
@@ -230,7 +226,7 @@ func (s *scanner) addDir(p string) error {
 // stat resolves name in root and returns its resolved path and
 // information, or nil information when it does not exist.
 func (s *scanner) stat(name string) (string, fs.FileInfo, error) {
-	real, err := resolve(s.root, name)
+	real, err := ldso.Resolve(s.root, name)
 	if err != nil {
 		return "", nil, nil
 	}
@@ -535,45 +531,4 @@ func readerAt(f fs.File) (io.ReaderAt, uint64, error) {
 		return nil, 0, err
 	}
 	return bytes.NewReader(b), uint64(len(b)), nil
-}
-
-// maxSymlinks matches Linux's limit before ELOOP.
-const maxSymlinks = 40
-
-// resolve returns name with every symbolic link in it followed inside
-// root, as ldconfig -r does: absolute targets restart at root and ".."
-// stops there. The result may not exist.
-func resolve(root FS, name string) (string, error) {
-	var done []string
-	todo := strings.Split(name, "/")
-	links := 0
-	for len(todo) > 0 {
-		c := todo[0]
-		todo = todo[1:]
-		switch c {
-		case "", ".":
-			continue
-		case "..":
-			if len(done) > 0 {
-				done = done[:len(done)-1]
-			}
-			continue
-		}
-		target, err := root.Readlink(path.Join(append(done, c)...))
-		if err != nil {
-			done = append(done, c)
-			continue
-		}
-		if links++; links > maxSymlinks {
-			return "", fmt.Errorf("%s: too many levels of symbolic links", name)
-		}
-		if strings.HasPrefix(target, "/") {
-			done = done[:0]
-		}
-		todo = append(strings.Split(target, "/"), todo...)
-	}
-	if len(done) == 0 {
-		return ".", nil
-	}
-	return path.Join(done...), nil
 }

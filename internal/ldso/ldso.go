@@ -63,10 +63,10 @@ const maxSymlinks = 40
 
 var errLoop = errors.New("too many levels of symbolic links")
 
-// resolve returns name with every symbolic link in it followed inside root.
+// Resolve returns name with every symbolic link in it followed inside root.
 // Absolute targets restart at root and ".." never climbs above it, as in a
 // chroot. The result may not exist.
-func resolve(root FS, name string) (string, error) {
+func Resolve(root FS, name string) (string, error) {
 	var done []string
 	todo := strings.Split(name, "/")
 	links := 0
@@ -198,7 +198,7 @@ type checker struct {
 }
 
 func (c *checker) check(name string) ([]Missing, error) {
-	real, err := resolve(c.root, name)
+	real, err := Resolve(c.root, name)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +271,7 @@ func (c *checker) find(dirs []string, lib string, want ident) bool {
 		rd, ok := c.dirs[d]
 		if !ok {
 			var err error
-			if rd, err = resolve(c.root, d); err != nil {
+			if rd, err = Resolve(c.root, d); err != nil {
 				rd = ""
 			}
 			c.dirs[d] = rd
@@ -288,7 +288,7 @@ func (c *checker) find(dirs []string, lib string, want ident) bool {
 func (c *checker) compatible(name string, want ident) bool {
 	r, ok := c.idents[name]
 	if !ok {
-		if real, err := resolve(c.root, name); err == nil {
+		if real, err := Resolve(c.root, name); err == nil {
 			r.id, r.ok = readIdent(c.root, real)
 		}
 		c.idents[name] = r

@@ -295,13 +295,13 @@ func TestResolve(t *testing.T) {
 		"lib/x/../../../etc": "etc",
 		"":                   ".",
 	} {
-		got, err := resolve(root, in)
+		got, err := Resolve(root, in)
 		if err != nil || got != want {
-			t.Errorf("resolve(%q) = %q, %v; want %q", in, got, err, want)
+			t.Errorf("Resolve(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	if _, err := resolve(root, "a/x"); err == nil {
-		t.Error("resolve(loop) succeeded")
+	if _, err := Resolve(root, "a/x"); err == nil {
+		t.Error("Resolve(loop) succeeded")
 	}
 }
 

@@ -179,7 +179,7 @@ func readConf(root FS) ([]string, error) {
 }
 
 func parseConf(root FS, name string, depth int, seen map[string]bool, dirs *[]string) error {
-	real, err := resolve(root, name)
+	real, err := Resolve(root, name)
 	if err != nil {
 		return err
 	}
@@ -235,7 +235,7 @@ func glob(root FS, pattern string) ([]string, error) {
 	if dir == "" || strings.ContainsAny(dir, `*?[\`) {
 		return fs.Glob(root, p)
 	}
-	rd, err := resolve(root, dir)
+	rd, err := Resolve(root, dir)
 	if err != nil {
 		return nil, nil
 	}
