@@ -29,9 +29,11 @@ func newBuildCommand() *cobra.Command {
 	var cf *configFlags
 	cmd := &cobra.Command{
 		Use:   "build [DIR]",
-		Short: "Build an image from a project directory and its uv.lock",
-		Long: `Build reads DIR/pyproject.toml ([project] and [tool.kiln]) and DIR/uv.lock, resolves the base
-image for each platform, and writes the image to every --output (and to --tag with --push).
+		Short: "Build an image from a project directory and its lock file",
+		Long: `Build reads DIR/pyproject.toml ([project] and [tool.kiln]) and the project's lock (uv.lock,
+pylock.toml or a hashed requirements file, or --lock FILE), resolves the base image for each
+platform, installs [tool.kiln] packages from Debian's archive (kiln.lock pins them), and writes
+the image to every --output (and to --tag with --push).
 
 Image references: REGISTRY/REPO[:TAG][@DIGEST], oci:DIR[:TAG], docker-archive:FILE,
 docker-daemon:NAME[:TAG].`,
