@@ -45,7 +45,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
-	root.AddCommand(newBuildCommand(), newLockCommand(), newVersionCommand())
+	root.AddCommand(newBuildCommand(), newLockCommand(), newVerifyCommand(), newVersionCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "kiln:", err)
 		var ee *exitError

@@ -31,7 +31,9 @@ const (
 
 // Result is the outcome of one check.
 type Result struct {
-	Check, Status, Detail string
+	Check  string `json:"check"`
+	Status string `json:"status"`
+	Detail string `json:"detail"`
 }
 
 // Config holds budgets, severities and accepted exceptions. Its zero value
