@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"os"
+	osexec "os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kiln-build/kiln/internal/testbase"
 )
@@ -15,12 +17,13 @@ func TestVerifyKilnImage(t *testing.T) {
 	out := t.TempDir()
 	f.mustBuild(t, "--platform", "linux/amd64", "--output", "oci:"+out+":1")
 	junit := filepath.Join(t.TempDir(), "verify.xml")
-	r := f.kiln(t, nil, "verify", "oci:"+out+":1", "--junit", junit)
+	requireDocker(t)
+	r := f.kiln(t, nil, "verify", "oci:"+out+":1", "--junit", junit, "--run")
 	if r.code != 0 {
 		t.Fatalf("kiln verify of kiln's image exited %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	data, err := os.ReadFile(junit)
-	if err != nil || !strings.Contains(string(data), `failures="0"`) || !strings.Contains(string(data), `name="shared-libraries"`) {
+	if err != nil || !strings.Contains(string(data), `failures="0"`) || !strings.Contains(string(data), `name="shared-libraries"`) || !strings.Contains(string(data), `name="run-sigterm"`) {
 		t.Errorf("junit report:\n%s (%v)", data, err)
 	}
 }
@@ -35,7 +38,7 @@ func TestVerifyCatchesDefects(t *testing.T) {
 	t.Cleanup(func() { run("docker", "rmi", "-f", image) })
 	docker(t, "build", "-q", "-t", image, "testdata/verify-bad")
 	f := &fixture{cache: t.TempDir()}
-	r := f.kiln(t, nil, "verify", "docker-daemon:"+image, "--json")
+	r := f.kiln(t, nil, "verify", "docker-daemon:"+image, "--json", "--run", "--grace", "3s")
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1:\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -44,6 +47,8 @@ func TestVerifyCatchesDefects(t *testing.T) {
 		"root/.ssh/id_ed25519",
 		"pytest",
 		`"check": "healthcheck",` + "\n" + `    "status": "warn"`,
+		`"check": "run-user",` + "\n" + `    "status": "fail"`,
+		`"check": "run-sigterm",` + "\n" + `    "status": "fail"`,
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("verify output lacks %q:\n%s", want, r.stdout)
@@ -51,5 +56,32 @@ func TestVerifyCatchesDefects(t *testing.T) {
 	}
 	if strings.Contains(r.stdout, "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ") {
 		t.Error("the key's content is in the report")
+	}
+}
+
+// TestVerifyRunInterruptedLeavesNoContainer: kiln removes what it started
+// even when it is interrupted mid-check.
+func TestVerifyRunInterruptedLeavesNoContainer(t *testing.T) {
+	requireDocker(t)
+	docker(t, "load", "-i", testbase.DockerArchive(t))
+	image := uniqueName("kiln-e2e-slow") + ":test"
+	t.Cleanup(func() { run("docker", "rmi", "-f", image) })
+	docker(t, "build", "-q", "-t", image, "testdata/verify-bad")
+	cmd := osexec.Command(kilnBin, "verify", "docker-daemon:"+image, "--run", "--port", "8000", "--health-path", "/never-200")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) && docker(t, "ps", "-q", "--filter", "label=dev.kiln.verify=1") == "" {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if docker(t, "ps", "-q", "--filter", "label=dev.kiln.verify=1") == "" {
+		t.Fatal("kiln verify --run never started a container")
+	}
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if left := docker(t, "ps", "-aq", "--filter", "label=dev.kiln.verify=1"); left != "" {
+		run("docker", "rm", "-f", left)
+		t.Fatalf("containers left behind after the interrupt: %s", left)
 	}
 }

@@ -4,13 +4,19 @@ import (
 	"encoding/xml"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/kiln-build/kiln/internal/imageref"
+	"github.com/kiln-build/kiln/internal/publish"
 	"github.com/kiln-build/kiln/internal/verify"
 )
 
@@ -20,6 +26,8 @@ func newVerifyCommand() *cobra.Command {
 		junit    string
 		platform string
 		allow    []string
+		runIt    bool
+		rc       verify.RunConfig
 	)
 	cmd := &cobra.Command{
 		Use:   "verify IMAGE",
@@ -31,8 +39,16 @@ including files later layers delete or overwrite, nor in the config's env, label
 every ELF file's shared libraries resolve inside the image; the base is pinned by digest; size and
 wasted bytes; application and venv not writable by the runtime user.
 
+With --run it also starts the image in the local engine (docker, or podman with --engine) and
+checks its behaviour: the health path answers 200 (path and port from the image's healthcheck and
+exposed port, or --health-path and --port), the main process is not root, it logs to
+stdout/stderr, every installed top-level module imports, SIGTERM makes it exit 0 within the
+grace period, and without each required variable (the image's dev.kiln.required-env label, or
+--required-env) it exits non-zero naming it. Every container it starts is removed, also when it is
+interrupted.
+
 Exit status: 0 when every check passes (warnings allowed), 1 when one fails, 2 when the image
-cannot be read. Running the image (--run) is not implemented yet.`,
+cannot be read.`,
 		Example: `  kiln verify docker-daemon:myservice:1.0
   kiln verify oci:./out:1.0 --json
   kiln verify registry.example.com/acme/api:1.4 --junit verify.xml --allow secrets:/app/tests/fixtures/*`,
@@ -59,6 +75,13 @@ cannot be read. Running the image (--run) is not implemented yet.`,
 			results, err := verify.Static(img, verify.Config{Allow: allow})
 			if err != nil {
 				return badInput(fmt.Errorf("%s: %w", args[0], err))
+			}
+			if runIt {
+				more, err := runChecks(cmd, ref, img, rc)
+				if err != nil {
+					return err
+				}
+				results = append(results, more...)
 			}
 			if junit != "" {
 				if err := writeJUnit(junit, args[0], results); err != nil {
@@ -87,6 +110,12 @@ cannot be read. Running the image (--run) is not implemented yet.`,
 	fl.BoolVar(&asJSON, "json", false, "print the results as JSON")
 	fl.StringVar(&junit, "junit", "", "also write the results as a JUnit XML file, for CI systems")
 	fl.StringVar(&platform, "platform", "linux/amd64", "the image of a multi-platform index to check")
+	fl.BoolVar(&runIt, "run", false, "also run the image in the local engine and check its behaviour")
+	fl.StringVar(&rc.Engine, "engine", "docker", "container engine CLI for --run: docker or podman")
+	fl.StringVar(&rc.HealthPath, "health-path", "", "HTTP path that must answer 200 (default: from the image's healthcheck)")
+	fl.IntVar(&rc.Port, "port", 0, "container port of the service (default: the image's single exposed port)")
+	fl.StringArrayVar(&rc.RequiredEnv, "required-env", nil, "variable the service must refuse to start without (default: the image's dev.kiln.required-env label); repeatable")
+	fl.DurationVar(&rc.Grace, "grace", 30*time.Second, "how long the service may take to exit after SIGTERM")
 	fl.StringArrayVar(&allow, "allow", nil, "accepted exception CHECK:SUBJECT (a path glob or a name), e.g. secrets:/app/tests/*; repeatable")
 	return cmd
 }
@@ -144,4 +173,59 @@ func writeJUnit(path, image string, results []verify.Result) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+var healthURL = regexp.MustCompile(`http://(?:127\.0\.0\.1|localhost):(\d+)(/[^"' ]*)`)
+
+// runChecks puts the image in the engine (unless it is already there),
+// fills what the flags left out from the image's config, and runs it.
+func runChecks(cmd *cobra.Command, ref imageref.Ref, img v1.Image, rc verify.RunConfig) ([]verify.Result, error) {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, badInput(err)
+	}
+	if hc := cf.Config.Healthcheck; hc != nil && (rc.HealthPath == "" || rc.Port == 0) {
+		if m := healthURL.FindStringSubmatch(strings.Join(hc.Test, " ")); m != nil {
+			if rc.HealthPath == "" {
+				rc.HealthPath = m[2]
+			}
+			if rc.Port == 0 {
+				rc.Port, _ = strconv.Atoi(m[1])
+			}
+		}
+	}
+	if rc.Port == 0 && len(cf.Config.ExposedPorts) == 1 {
+		for p := range cf.Config.ExposedPorts {
+			rc.Port, _ = strconv.Atoi(strings.TrimSuffix(p, "/tcp"))
+		}
+	}
+	if len(rc.RequiredEnv) == 0 {
+		if v := cf.Config.Labels["dev.kiln.required-env"]; v != "" {
+			rc.RequiredEnv = strings.Split(v, ",")
+		}
+	}
+	name := ref.Name
+	if ref.Transport != imageref.DockerDaemon {
+		if rc.Engine != "docker" {
+			return nil, badInput(fmt.Errorf("--run with --engine %s needs a docker-daemon: image or one the engine already has", rc.Engine))
+		}
+		name = "kiln-verify/run:" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		dst, err := imageref.Parse("docker-daemon:" + name)
+		if err != nil {
+			return nil, err
+		}
+		pub, err := publish.New(dst)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := pub.Publish(cmd.Context(), publish.Artifact{Image: img}); err != nil {
+			return nil, fmt.Errorf("loading the image into the engine: %w", err)
+		}
+		defer exec.Command("docker", "rmi", "-f", name).Run()
+	}
+	results, err := verify.Run(cmd.Context(), name, rc)
+	if err != nil {
+		return nil, &exitError{code: 1, err: err}
+	}
+	return results, nil
 }
