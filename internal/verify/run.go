@@ -50,7 +50,9 @@ func Run(ctx context.Context, image string, cfg RunConfig) ([]Result, error) {
 		return nil, fmt.Errorf("starting %s: %w", image, err)
 	}
 	var out []Result
-	add := func(check, status, detail string) { out = append(out, Result{Check: check, Status: status, Detail: detail}) }
+	add := func(check, status, detail string) {
+		out = append(out, Result{Check: check, Status: status, Detail: detail})
+	}
 
 	if cfg.HealthPath != "" && cfg.Port != 0 {
 		hostPort, err := e.run(ctx, "port", name, fmt.Sprintf("%d/tcp", cfg.Port))
