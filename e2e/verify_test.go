@@ -38,7 +38,7 @@ func TestVerifyCatchesDefects(t *testing.T) {
 	t.Cleanup(func() { run("docker", "rmi", "-f", image) })
 	docker(t, "build", "-q", "-t", image, "testdata/verify-bad")
 	f := &fixture{cache: t.TempDir()}
-	r := f.kiln(t, nil, "verify", "docker-daemon:"+image, "--json", "--run", "--grace", "3s")
+	r := f.kiln(t, nil, "verify", "docker-daemon:"+image, "--json", "--run", "--grace", "3s", "--required-env", "DATABASE_URL", "--command", "test -e /etc/nginx/nginx.conf")
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1:\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -49,6 +49,12 @@ func TestVerifyCatchesDefects(t *testing.T) {
 		`"check": "healthcheck",` + "\n" + `    "status": "warn"`,
 		`"check": "run-user",` + "\n" + `    "status": "fail"`,
 		`"check": "run-sigterm",` + "\n" + `    "status": "fail"`,
+		`"check": "run-required-env",` + "\n" + `    "status": "fail"`,
+		`"check": "run-command",` + "\n" + `    "status": "fail"`,
+		"libsqlite3.so.0",
+		"main process uid 0", // the process was really running as root, not failing to start
+		"exit code 137",      // killed after the grace period: SIGTERM was ignored
+		"DATABASE_URL: still running",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("verify output lacks %q:\n%s", want, r.stdout)

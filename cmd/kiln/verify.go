@@ -115,6 +115,7 @@ cannot be read.`,
 	fl.StringVar(&rc.HealthPath, "health-path", "", "HTTP path that must answer 200 (default: from the image's healthcheck)")
 	fl.IntVar(&rc.Port, "port", 0, "container port of the service (default: the image's single exposed port)")
 	fl.StringArrayVar(&rc.RequiredEnv, "required-env", nil, "variable the service must refuse to start without (default: the image's dev.kiln.required-env label); repeatable")
+	fl.StringArrayVar(&rc.Commands, "command", nil, "shell command that must exit 0 in the running container, e.g. 'nginx -t'; repeatable")
 	fl.DurationVar(&rc.Grace, "grace", 30*time.Second, "how long the service may take to exit after SIGTERM")
 	fl.StringArrayVar(&allow, "allow", nil, "accepted exception CHECK:SUBJECT (a path glob or a name), e.g. secrets:/app/tests/*; repeatable")
 	return cmd

@@ -19,6 +19,7 @@ type RunConfig struct {
 	HealthPath  string        // e.g. "/health"; "" skips the health check
 	Port        int           // container port the service listens on
 	RequiredEnv []string      // variables the service must refuse to start without
+	Commands    []string      // shell commands that must exit 0 in the running container, e.g. "nginx -t"
 	Grace       time.Duration // SIGTERM grace period, default 30s
 	Timeout     time.Duration // how long to wait for health, default 60s
 }
@@ -77,7 +78,7 @@ func Run(ctx context.Context, image string, cfg RunConfig) ([]Result, error) {
 	if ps, err := e.run(ctx, "top", name, "-o", "pid,uid"); err != nil {
 		add("run-user", StatusFail, fmt.Sprintf("cannot list the container's processes: %v", err))
 	} else if f := strings.Fields(ps); len(f) < 4 || f[3] == "0" {
-		add("run-user", StatusFail, "the main process runs as uid 0")
+		add("run-user", StatusFail, "main process uid 0: it runs as root")
 	} else {
 		add("run-user", StatusPass, "main process uid "+f[3])
 	}
@@ -88,9 +89,26 @@ func Run(ctx context.Context, image string, cfg RunConfig) ([]Result, error) {
 		add("run-logs", StatusPass, fmt.Sprintf("%d bytes on stdout/stderr", len(logs)))
 	}
 
-	if msg, err := e.run(ctx, "exec", name, "python", "-c", importAll); err != nil {
-		add("run-imports", StatusFail, oneLine(msg+" "+err.Error()))
-	} else {
+	for _, c := range cfg.Commands {
+		if msg, err := e.run(ctx, "exec", name, "sh", "-c", c); err != nil {
+			add("run-command", StatusFail, fmt.Sprintf("%s: %s", c, oneLine(msg)))
+		} else {
+			add("run-command", StatusPass, c)
+		}
+	}
+
+	// The venv's python comes first on PATH in kiln's images; other images
+	// may only have python3.
+	msg, err := e.run(ctx, "exec", name, "python", "-c", importAll)
+	if err != nil && strings.Contains(msg, "executable file not found") {
+		msg, err = e.run(ctx, "exec", name, "python3", "-c", importAll)
+	}
+	switch {
+	case err != nil && strings.Contains(msg, "executable file not found"):
+		add("run-imports", StatusSkip, "no python or python3 on PATH")
+	case err != nil:
+		add("run-imports", StatusFail, oneLine(msg))
+	default:
 		add("run-imports", StatusPass, oneLine(msg))
 	}
 
