@@ -15,7 +15,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
+	"github.com/kiln-build/kiln/internal/build"
 	"github.com/kiln-build/kiln/internal/imageref"
+	"github.com/kiln-build/kiln/internal/project"
 	"github.com/kiln-build/kiln/internal/publish"
 	"github.com/kiln-build/kiln/internal/verify"
 )
@@ -27,6 +29,7 @@ func newVerifyCommand() *cobra.Command {
 		platform string
 		allow    []string
 		runIt    bool
+		config   string
 		rc       verify.RunConfig
 	)
 	cmd := &cobra.Command{
@@ -46,6 +49,11 @@ stdout/stderr, every installed top-level module imports, SIGTERM makes it exit 0
 grace period, and without each required variable (the image's dev.kiln.required-env label, or
 --required-env) it exits non-zero naming it. Every container it starts is removed, also when it is
 interrupted.
+
+Budgets (max-image-size, max-wasted), severities per check (error, warning, off), accepted
+exceptions and --run settings come from [tool.kiln.verify] of a project (--config DIR or its
+pyproject.toml; ./pyproject.toml when present) or a TOML file of those keys (--config FILE). With a
+project's uv.lock, what only its development groups install counts as a dev package.
 
 Exit status: 0 when every check passes (warnings allowed), 1 when one fails, 2 when the image
 cannot be read.`,
@@ -72,16 +80,28 @@ cannot be read.`,
 					return badInput(err)
 				}
 			}
-			results, err := verify.Static(img, verify.Config{Allow: allow})
+			settings, err := loadVerifySettings(cmd, config)
+			if err != nil {
+				return badInput(err)
+			}
+			for _, a := range allow {
+				if err := verify.ValidateAllow(a); err != nil {
+					return badInput(fmt.Errorf("--allow %w", err))
+				}
+			}
+			settings.Static.Allow = append(settings.Static.Allow, allow...)
+			results, err := verify.Static(img, settings.Static)
 			if err != nil {
 				return badInput(fmt.Errorf("%s: %w", args[0], err))
 			}
 			if runIt {
-				more, err := runChecks(cmd, ref, img, rc)
+				more, err := runChecks(cmd, ref, img, mergeRunFlags(cmd, settings.Run, rc))
 				if err != nil {
 					return err
 				}
-				results = append(results, more...)
+				for _, r := range more {
+					results = append(results, settings.Static.Adjust(r))
+				}
 			}
 			if junit != "" {
 				if err := writeJUnit(junit, args[0], results); err != nil {
@@ -117,8 +137,72 @@ cannot be read.`,
 	fl.StringArrayVar(&rc.RequiredEnv, "required-env", nil, "variable the service must refuse to start without (default: the image's dev.kiln.required-env label); repeatable")
 	fl.StringArrayVar(&rc.Commands, "command", nil, "shell command that must exit 0 in the running container, e.g. 'nginx -t'; repeatable")
 	fl.DurationVar(&rc.Grace, "grace", 30*time.Second, "how long the service may take to exit after SIGTERM")
-	fl.StringArrayVar(&allow, "allow", nil, "accepted exception CHECK:SUBJECT (a path glob or a name), e.g. secrets:/app/tests/*; repeatable")
+	fl.StringArrayVar(&allow, "allow", nil, "accepted exception CHECK:SUBJECT (a path glob or a name), e.g. secrets:/app/tests/*; repeatable, added to the config's")
+	fl.StringVar(&config, "config", "", "budgets, severities and exceptions: a pyproject.toml (or its directory) with [tool.kiln.verify], or a TOML file of those keys (default: ./pyproject.toml when present)")
 	return cmd
+}
+
+// loadVerifySettings reads the verify configuration: --config, else
+// ./pyproject.toml when there is one. From a project it also takes the
+// packages only its development groups install, as dev packages.
+func loadVerifySettings(cmd *cobra.Command, config string) (verify.Settings, error) {
+	dir := ""
+	switch {
+	case config == "":
+		if _, err := os.Stat("pyproject.toml"); err != nil {
+			return verify.Settings{}, nil
+		}
+		dir = "."
+	case filepath.Base(config) == "pyproject.toml":
+		dir = filepath.Dir(config)
+	default:
+		if st, err := os.Stat(config); err == nil && st.IsDir() {
+			dir = config
+		} else if err != nil {
+			return verify.Settings{}, fmt.Errorf("--config %s: %w", config, err)
+		} else {
+			return verify.LoadSettings(config)
+		}
+	}
+	p, err := project.Load(dir)
+	if err != nil {
+		return verify.Settings{}, err
+	}
+	file := filepath.Join(p.Dir, "pyproject.toml")
+	s, err := verify.ParseSettings(p.Verify)
+	if err != nil {
+		return verify.Settings{}, fmt.Errorf("%s: [tool.kiln.verify] %w", file, err)
+	}
+	dev, err := build.DevOnlyPackages(p)
+	if err != nil {
+		// A project without a lock still has its [tool.kiln.verify].
+		fmt.Fprintf(cmd.ErrOrStderr(), "kiln verify: %v; the dev-packages check uses only its built-in list\n", err)
+	}
+	s.Static.DevPackages = append(s.Static.DevPackages, dev...)
+	return s, nil
+}
+
+// mergeRunFlags lays the flags the user gave over the configured run
+// settings.
+func mergeRunFlags(cmd *cobra.Command, cfg, flags verify.RunConfig) verify.RunConfig {
+	fl := cmd.Flags()
+	if fl.Changed("engine") || cfg.Engine == "" {
+		cfg.Engine = flags.Engine
+	}
+	if fl.Changed("health-path") {
+		cfg.HealthPath = flags.HealthPath
+	}
+	if fl.Changed("port") {
+		cfg.Port = flags.Port
+	}
+	if fl.Changed("required-env") {
+		cfg.RequiredEnv = flags.RequiredEnv
+	}
+	cfg.Commands = append(cfg.Commands, flags.Commands...)
+	if fl.Changed("grace") || cfg.Grace == 0 {
+		cfg.Grace = flags.Grace
+	}
+	return cfg
 }
 
 type junitSuite struct {

@@ -251,3 +251,22 @@ func whereList(indexes, links []string) string {
 	}
 	return strings.Join(all, ", ")
 }
+
+// DevOnlyPackages returns the packages of p's lock that only its dependency
+// groups outside [tool.kiln] groups bring in: what must never be found in
+// its image. Only uv.lock records the groups as a graph; for other lock
+// formats it returns nothing.
+func DevOnlyPackages(p *project.Project) ([]string, error) {
+	path, err := findLock(p, p.Config.Lock)
+	if err != nil {
+		return nil, err
+	}
+	if filepath.Base(path) != "uv.lock" {
+		return nil, nil
+	}
+	l, err := uvlock.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return l.DevOnly(p.Config.Groups), nil
+}

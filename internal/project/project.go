@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -35,7 +36,10 @@ type Project struct {
 	DefaultGroups    []string
 	AllDefaultGroups bool
 	Config           Config // [tool.kiln]
-	Layout           Layout
+	// Verify is the [tool.kiln.verify] table, left for `kiln verify` to
+	// read: it configures checking an image, not building one.
+	Verify map[string]any
+	Layout Layout
 
 	dockerignore []string // patterns of .dockerignore, in order
 }
@@ -175,6 +179,13 @@ func parse(data []byte) (*Project, error) {
 	kiln, err := table(tool, "kiln")
 	if err != nil {
 		return nil, fmt.Errorf("[tool] %w", err)
+	}
+	if p.Verify, err = table(kiln, "verify"); err != nil {
+		return nil, fmt.Errorf("[tool.kiln] %w", err)
+	}
+	if p.Verify != nil {
+		kiln = maps.Clone(kiln)
+		delete(kiln, "verify")
 	}
 	if p.Config, err = parseConfig(kiln); err != nil {
 		return nil, fmt.Errorf("[tool.kiln] %w", err)

@@ -273,3 +273,16 @@ func TestNormalizeName(t *testing.T) {
 		}
 	}
 }
+
+// [tool.kiln.verify] belongs to `kiln verify`: Load keeps it aside instead
+// of refusing it as an unknown build key.
+func TestVerifyTableKeptAside(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"pyproject.toml": "[project]\nname = \"x\"\n[tool.kiln]\nport = 8000\n[tool.kiln.verify]\nmax-image-size = \"300 MiB\"\n",
+		"x.py":           "",
+	})
+	p := load(t, dir)
+	if p.Config.Port != 8000 || p.Verify["max-image-size"] != "300 MiB" {
+		t.Errorf("Config.Port = %d, Verify = %v", p.Config.Port, p.Verify)
+	}
+}
