@@ -20,7 +20,7 @@ bash scripts/deps.sh
 # includes debootstrap (a no-op when it is cached).
 go run ./internal/testbase/cmd/mkbase >/dev/null
 
-gofmt_out=$(gofmt -l cmd internal e2e 2>/dev/null || true)
+gofmt_out=$(gofmt -l cmd internal e2e bench 2>/dev/null || true)
 if [ -n "$gofmt_out" ]; then
 	echo "test.sh: not gofmt-clean:" >&2
 	echo "$gofmt_out" >&2

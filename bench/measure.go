@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// usage is what one build cost. CPU and memory are read system-wide, from
+// /proc, because a docker build does its work in the daemon, not in the
+// docker CLI that starts it: the machine must otherwise be idle.
+type usage struct {
+	Wall time.Duration
+	// CPU is the busy time of all cores while the build ran.
+	CPU time.Duration
+	// PeakMem is the highest memory in use (MemTotal - MemAvailable) during
+	// the build, above what was in use when it started.
+	PeakMem int64
+	// OwnRSS is the peak resident size of the process started (kiln's own;
+	// the docker CLI's is meaningless and not reported).
+	OwnRSS int64
+}
+
+// measure runs cmd and samples the machine while it runs. It returns the
+// command's combined output with the error, for the failure message.
+func measure(cmd *exec.Cmd) (usage, []byte, error) {
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	base, err := memUsed()
+	if err != nil {
+		return usage{}, nil, err
+	}
+	cpu0, err := cpuBusy()
+	if err != nil {
+		return usage{}, nil, err
+	}
+	var (
+		peak int64
+		mu   sync.Mutex
+		done = make(chan struct{})
+		wg   sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				if m, err := memUsed(); err == nil {
+					mu.Lock()
+					peak = max(peak, m-base)
+					mu.Unlock()
+				}
+			}
+		}
+	}()
+	start := time.Now()
+	runErr := cmd.Run()
+	wall := time.Since(start)
+	close(done)
+	wg.Wait()
+	cpu1, err := cpuBusy()
+	if err != nil {
+		return usage{}, nil, err
+	}
+	u := usage{Wall: wall, CPU: cpu1 - cpu0, PeakMem: peak}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && cmd.ProcessState != nil {
+		u.OwnRSS = ru.Maxrss * 1024
+	}
+	if runErr != nil {
+		return u, out.Bytes(), fmt.Errorf("%s: %w", strings.Join(cmd.Args, " "), runErr)
+	}
+	return u, out.Bytes(), nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc/stat: 100 on every Linux
+// architecture kiln's benchmark runs on.
+const clockTicks = 100
+
+// cpuBusy is the time all cores spent not idle since boot.
+func cpuBusy() (time.Duration, error) {
+	f, err := os.Open("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	line, err := bufio.NewReader(f).ReadString('\n')
+	if err != nil {
+		return 0, err
+	}
+	fields := strings.Fields(line)
+	if len(fields) < 9 || fields[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var busy int64
+	// user nice system idle iowait irq softirq steal
+	for i, f := range fields[1:9] {
+		if i == 3 || i == 4 {
+			continue
+		}
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat: %w", err)
+		}
+		busy += n
+	}
+	return time.Duration(busy) * time.Second / clockTicks, nil
+}
+
+// memUsed is MemTotal - MemAvailable, in bytes.
+func memUsed() (int64, error) {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	var total, avail int64
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		n, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "MemTotal:":
+			total = n * 1024
+		case "MemAvailable:":
+			avail = n * 1024
+		}
+	}
+	if total == 0 || avail == 0 {
+		return 0, fmt.Errorf("/proc/meminfo: no MemTotal or MemAvailable")
+	}
+	return total - avail, nil
+}
