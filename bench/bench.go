@@ -62,6 +62,9 @@ type layerSet map[string]int64 // digest -> compressed size
 // service runs every scenario of svc, -runs times per tool, alternating
 // which tool goes first.
 func (b *bench) service(ctx context.Context, svc *service) ([]result, error) {
+	if err := b.lockDebian(svc); err != nil {
+		return nil, err
+	}
 	var out []result
 	prevCold := map[string]layerSet{}
 	for run := 1; run <= b.cfg.runs; run++ {
@@ -118,7 +121,34 @@ func (b *bench) fresh(svc *service, tool string, run int) error {
 	if err := copyTree(filepath.Join("bench", "services", svc.name), svc.dir); err != nil {
 		return err
 	}
+	if svc.kilnLock != nil {
+		if err := os.WriteFile(filepath.Join(svc.dir, "kiln.lock"), svc.kilnLock, 0o644); err != nil {
+			return err
+		}
+	}
 	return svc.lock()
+}
+
+// lockDebian runs `kiln lock` once, untimed, so that every working copy
+// starts with the kiln.lock a team commits next to uv.lock: a cold build
+// then fetches the pinned .debs without reading the archive's indexes.
+func (b *bench) lockDebian(svc *service) error {
+	svc.kilnLock = nil
+	if err := b.fresh(svc, "lock", 0); err != nil {
+		return err
+	}
+	cache, err := os.MkdirTemp(b.work, "kiln-lock-cache-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(cache)
+	cmd := exec.Command(b.cfg.kiln, "lock", svc.dir, "--base", "oci:"+b.cfg.baseLayout+":bookworm", "--platform", "linux/amd64")
+	cmd.Env = append(os.Environ(), "KILN_CACHE="+cache)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("kiln lock: %v\n%s", err, out)
+	}
+	svc.kilnLock, err = os.ReadFile(filepath.Join(svc.dir, "kiln.lock"))
+	return err
 }
 
 // change applies a scenario's change; cold also empties every cache.

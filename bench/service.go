@@ -25,8 +25,10 @@ type service struct {
 	oldWheels, newWheels string
 	useNew               bool
 	indexURL             string
-	version              int
-	edits                int
+	// kilnLock is the service's kiln.lock, written into every working copy.
+	kilnLock []byte
+	version  int
+	edits    int
 }
 
 // lock writes uv.lock (for kiln) and the equivalent hashed

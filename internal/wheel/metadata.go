@@ -71,7 +71,9 @@ type script struct{ name, spec string }
 
 // parseScripts reads the console_scripts and gui_scripts sections of an
 // entry_points.txt: an INI file with case-sensitive keys and "=" as the only
-// delimiter. Other sections are not interpreted. On Linux both kinds get the
+// delimiter. Every line is stripped first, as importlib.metadata (pip's
+// reader) does: setup.py files that pass entry_points as an indented string
+// produce indented files, uvicorn 0.17's among them. Other sections are not interpreted. On Linux both kinds get the
 // same launcher; a gui script replaces a console script of the same name, as
 // in pip. Like pip and uv, pip's own "pip3.N" launchers are replaced by one
 // for the target's minor version.
@@ -105,9 +107,6 @@ func parseScripts(data []byte, pythonMinor string) ([]script, error) {
 		}
 		if section != "console_scripts" && section != "gui_scripts" {
 			continue
-		}
-		if line[0] == ' ' || line[0] == '\t' {
-			return nil, fmt.Errorf("line %d: continuation lines are not valid in [%s]", i+1, section)
 		}
 		name, value, ok := strings.Cut(trimmed, "=")
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
