@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -24,7 +23,9 @@ type usage struct {
 	// the build, above what was in use when it started.
 	PeakMem int64
 	// OwnRSS is the peak resident size of the process started (kiln's own;
-	// the docker CLI's is meaningless and not reported).
+	// the docker CLI's is meaningless and not reported), read from VmHWM:
+	// rusage's maxrss would count the harness's memory, which a child
+	// shares until it execs.
 	OwnRSS int64
 }
 
@@ -42,11 +43,16 @@ func measure(cmd *exec.Cmd) (usage, []byte, error) {
 		return usage{}, nil, err
 	}
 	var (
-		peak int64
-		mu   sync.Mutex
-		done = make(chan struct{})
-		wg   sync.WaitGroup
+		peak, hwm int64
+		mu        sync.Mutex
+		done      = make(chan struct{})
+		wg        sync.WaitGroup
 	)
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return usage{}, nil, err
+	}
+	pid := cmd.Process.Pid
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -57,16 +63,18 @@ func measure(cmd *exec.Cmd) (usage, []byte, error) {
 			case <-done:
 				return
 			case <-tick.C:
-				if m, err := memUsed(); err == nil {
-					mu.Lock()
+				m, err := memUsed()
+				h := vmHWM(pid)
+				mu.Lock()
+				if err == nil {
 					peak = max(peak, m-base)
-					mu.Unlock()
 				}
+				hwm = max(hwm, h)
+				mu.Unlock()
 			}
 		}
 	}()
-	start := time.Now()
-	runErr := cmd.Run()
+	runErr := cmd.Wait()
 	wall := time.Since(start)
 	close(done)
 	wg.Wait()
@@ -74,14 +82,26 @@ func measure(cmd *exec.Cmd) (usage, []byte, error) {
 	if err != nil {
 		return usage{}, nil, err
 	}
-	u := usage{Wall: wall, CPU: cpu1 - cpu0, PeakMem: peak}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && cmd.ProcessState != nil {
-		u.OwnRSS = ru.Maxrss * 1024
-	}
+	u := usage{Wall: wall, CPU: cpu1 - cpu0, PeakMem: peak, OwnRSS: hwm}
 	if runErr != nil {
 		return u, out.Bytes(), fmt.Errorf("%s: %w", strings.Join(cmd.Args, " "), runErr)
 	}
 	return u, out.Bytes(), nil
+}
+
+// vmHWM is the peak resident size of a running process, 0 once it is gone.
+func vmHWM(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n * 1024
+		}
+	}
+	return 0
 }
 
 // clockTicks is USER_HZ, the unit of /proc/stat: 100 on every Linux

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,14 +87,14 @@ func (c cell) stat(f func(result) float64) stat {
 	return summarize(v)
 }
 
-func (c cell) changed() stat {
+func (c cell) changed() (stat, int) {
 	var v []float64
 	for _, r := range c {
 		if r.ChangedLayers >= 0 {
 			v = append(v, float64(r.ChangedLayers))
 		}
 	}
-	return summarize(v)
+	return summarize(v), len(v)
 }
 
 func group(results []result) (services []string, cells map[[3]string]cell) {
@@ -172,7 +173,7 @@ func writeReport(dir string, m machine, swaps []swapped, results []result) error
 			cb := func(r result) float64 { return float64(r.ChangedBytes) }
 			pushed := func(r result) float64 { return float64(r.PushedBytes) }
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.1f | %.1f | %s | %s |\n", sc,
-				mibStat(k.stat(size)), mibStat(d.stat(size)), layers(k.changed()), layers(d.changed()),
+				mibStat(k.stat(size)), mibStat(d.stat(size)), layers(k), layers(d),
 				k.stat(cb).med/(1<<20), d.stat(cb).med/(1<<20), mibStat(k.stat(pushed)), mibStat(d.stat(pushed)))
 		}
 		b.WriteString("\n")
@@ -208,7 +209,13 @@ func writeReport(dir string, m machine, swaps []swapped, results []result) error
 	return atomically(filepath.Join(dir, "chart.png"), func(p string) error { return chart(p, services, cells) })
 }
 
-func layers(s stat) string {
+// layers shows changed-layer counts; a cell with no build to compare with
+// (the first cold build of each tool) has none.
+func layers(c cell) string {
+	s, n := c.changed()
+	if n == 0 {
+		return "–"
+	}
 	return fmt.Sprintf("%.0f (%.0f–%.0f)", s.med, s.min, s.max)
 }
 
@@ -282,9 +289,12 @@ func targets(services []string, cells map[[3]string]cell) string {
 func chart(path string, services []string, cells map[[3]string]cell) error {
 	p := plot.New()
 	p.Title.Text = "Median build time, kiln vs docker build (log scale)"
+	// Bars on a log scale need a base above 0, which gonum's bar charts do
+	// not have: bar heights are decades above 10 ms instead, with the ticks
+	// labelled in seconds.
 	p.Y.Label.Text = "seconds"
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Y.Min = 0
+	p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0.01"}, {Value: 1, Label: "0.1"}, {Value: 2, Label: "1"}, {Value: 3, Label: "10"}, {Value: 4, Label: "100"}, {Value: 5, Label: "1000"}}
 	var labels []string
 	series := map[string]plotter.Values{}
 	for _, svc := range services {
@@ -292,7 +302,7 @@ func chart(path string, services []string, cells map[[3]string]cell) error {
 			labels = append(labels, strings.TrimSuffix(svc, "-service")+"\n"+sc)
 			for _, tool := range tools {
 				v := cells[[3]string{svc, sc, tool}].stat(func(r result) float64 { return r.WallSeconds }).med
-				series[tool] = append(series[tool], max(v, 0.01))
+				series[tool] = append(series[tool], math.Log10(max(v, 0.01)/0.01))
 			}
 		}
 	}
