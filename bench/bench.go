@@ -176,11 +176,16 @@ func (b *bench) registryRef(svc *service, tool string) string {
 }
 
 // clean empties the tool's caches: kiln's cache directory; docker's
-// build cache and the images of earlier builds (the base images stay, as
-// they would on a CI runner with them pre-pulled).
+// build cache. Both start without any image an earlier build left in the
+// engine, dangling ones included (kiln skips loading an image the engine
+// already has, which an earlier run's identical build would otherwise give
+// it). The base images stay, as they would on a CI runner with them pulled.
 func (b *bench) clean(svc *service, tool string) error {
 	if err := b.removeImages(); err != nil {
 		return err
+	}
+	if out, err := exec.Command("docker", "image", "prune", "-f").CombinedOutput(); err != nil {
+		return fmt.Errorf("docker image prune: %v\n%s", err, out)
 	}
 	switch tool {
 	case "kiln":
@@ -193,9 +198,6 @@ func (b *bench) clean(svc *service, tool string) error {
 		}
 		b.kilnCache = dir
 	case "docker":
-		if out, err := exec.Command("docker", "image", "prune", "-f").CombinedOutput(); err != nil {
-			return fmt.Errorf("docker image prune: %v\n%s", err, out)
-		}
 		exec.Command("docker", "builder", "prune", "-af").Run()
 	}
 	return nil
@@ -211,8 +213,8 @@ func (b *bench) removeImages() error {
 	}
 	var names []string
 	for _, n := range strings.Fields(string(out)) {
-		if n == builderBase || n == runtimeBase {
-			continue
+		if n == builderBase || n == runtimeBase || strings.Contains(n, "<none>") {
+			continue // untagged ones go with their tags, or with docker image prune
 		}
 		if strings.HasPrefix(n, "kiln-bench/") || strings.HasPrefix(n, b.reg.addr+"/") {
 			names = append(names, n)

@@ -19,8 +19,10 @@ type usage struct {
 	Wall time.Duration
 	// CPU is the busy time of all cores while the build ran.
 	CPU time.Duration
-	// PeakMem is the highest memory in use (MemTotal - MemAvailable) during
-	// the build, above what was in use when it started.
+	// PeakMem is the highest total resident memory of all processes but
+	// the harness during the build (dockerd, containerd, the build
+	// containers, kiln), above the total when it started. The page cache
+	// is left out: it says more about the disk than about the tool.
 	PeakMem int64
 	// OwnRSS is the peak resident size of the process started (kiln's own;
 	// the docker CLI's is meaningless and not reported), read from VmHWM:
@@ -34,7 +36,7 @@ type usage struct {
 func measure(cmd *exec.Cmd) (usage, []byte, error) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	base, err := memUsed()
+	base, err := processRSS()
 	if err != nil {
 		return usage{}, nil, err
 	}
@@ -56,14 +58,14 @@ func measure(cmd *exec.Cmd) (usage, []byte, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
+		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case <-tick.C:
-				m, err := memUsed()
+				m, err := processRSS()
 				h := vmHWM(pid)
 				mu.Lock()
 				if err == nil {
@@ -138,28 +140,30 @@ func cpuBusy() (time.Duration, error) {
 	return time.Duration(busy) * time.Second / clockTicks, nil
 }
 
-// memUsed is MemTotal - MemAvailable, in bytes.
-func memUsed() (int64, error) {
-	data, err := os.ReadFile("/proc/meminfo")
+// processRSS is the resident memory of every process but this one.
+func processRSS() (int64, error) {
+	dirs, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0, err
 	}
-	var total, avail int64
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
+	self := os.Getpid()
+	page := int64(os.Getpagesize())
+	var total int64
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + d.Name() + "/statm")
+		if err != nil {
+			continue // gone meanwhile
+		}
+		f := strings.Fields(string(data))
 		if len(f) < 2 {
 			continue
 		}
 		n, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "MemTotal:":
-			total = n * 1024
-		case "MemAvailable:":
-			avail = n * 1024
-		}
+		total += n * page
 	}
-	if total == 0 || avail == 0 {
-		return 0, fmt.Errorf("/proc/meminfo: no MemTotal or MemAvailable")
-	}
-	return total - avail, nil
+	return total, nil
 }

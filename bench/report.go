@@ -155,7 +155,7 @@ func writeReport(dir string, m machine, swaps []swapped, results []result) error
 	b.WriteString(method(swaps))
 	for _, svc := range services {
 		fmt.Fprintf(&b, "## %s\n\n", svc)
-		b.WriteString("| scenario | kiln wall | docker wall | docker/kiln | kiln CPU | docker CPU | kiln peak mem (machine) | docker peak mem (machine) | kiln RSS |\n|---|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| scenario | kiln wall | docker wall | docker/kiln | kiln CPU | docker CPU | kiln peak mem (all processes) | docker peak mem (all processes) | kiln's own RSS |\n|---|---|---|---|---|---|---|---|---|\n")
 		for _, sc := range scenarios {
 			k, d := cells[[3]string{svc, sc, "kiln"}], cells[[3]string{svc, sc, "docker"}]
 			wall := func(r result) float64 { return r.WallSeconds }
@@ -242,14 +242,17 @@ python:3.11-slim has pip. Both end with the image in the engine.
   the lock and requirements.txt rewritten).
 - **version-bump**: [project] version changed (and uv.lock rewritten, as uv would).
 
-Wall time is the build command's; CPU is the busy time of all cores and peak memory is the
-machine's memory in use above its level at the start (MemTotal − MemAvailable, sampled every
-20 ms), both machine-wide because docker's work happens in the daemon; kiln RSS is kiln's own
-peak. After each build, untimed, the image is pushed to a registry on 127.0.0.1 (emptied before
+Wall time is the build command's. CPU is the busy time of all cores, and peak memory the highest
+total resident memory of all processes (sampled every 50 ms) above the total at the start, both
+machine-wide because docker's work happens in the daemon and its build containers, not in the
+docker CLI: dockerd, containerd, pip in the build container, or kiln and dockerd loading its
+image. kiln's own RSS is its peak (VmHWM, read every 50 ms: 0 when kiln was done before the
+first reading). After each build, untimed, the image is pushed to a registry on 127.0.0.1 (emptied before
 each cold build): *pushed* is the blob bytes it received, *changed* the layers not in the
 previous image of the same tool (for cold, the previous cold build's), and the image size is
-what `+"`docker image inspect`"+` reports. The docker image's venv has .pyc files (pip compiles
-by default); kiln writes none.
+what `+"`docker image inspect`"+` reports. The Dockerfile removes apt's lists and its
+/var/cache/apt/*.bin caches, as Docker's official Debian images arrange; its venv has .pyc files
+(pip compiles by default), kiln writes none.
 
 `, strings.Join(moved, ", "))
 }
@@ -293,13 +296,13 @@ func chart(path string, services []string, cells map[[3]string]cell) error {
 	// not have: bar heights are decades above 10 ms instead, with the ticks
 	// labelled in seconds.
 	p.Y.Label.Text = "seconds"
-	p.Y.Min = 0
+	p.Y.Min, p.Y.Max = 0, 5
 	p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0.01"}, {Value: 1, Label: "0.1"}, {Value: 2, Label: "1"}, {Value: 3, Label: "10"}, {Value: 4, Label: "100"}, {Value: 5, Label: "1000"}}
 	var labels []string
 	series := map[string]plotter.Values{}
 	for _, svc := range services {
 		for _, sc := range scenarios {
-			labels = append(labels, strings.TrimSuffix(svc, "-service")+"\n"+sc)
+			labels = append(labels, strings.TrimSuffix(svc, "-service")+"\n"+chartLabel[sc])
 			for _, tool := range tools {
 				v := cells[[3]string{svc, sc, tool}].stat(func(r result) float64 { return r.WallSeconds }).med
 				series[tool] = append(series[tool], math.Log10(max(v, 0.01)/0.01))
@@ -320,7 +323,11 @@ func chart(path string, services []string, cells map[[3]string]cell) error {
 	}
 	p.Legend.Top = true
 	p.NominalX(labels...)
-	return p.Save(vg.Length(len(labels))*40+100, 320, path)
+	return p.Save(vg.Length(len(labels))*62+80, 340, path)
+}
+
+var chartLabel = map[string]string{
+	"cold": "cold", "no-change": "no change", "source-only": "source", "dependency": "dependency", "version-bump": "version",
 }
 
 // atomically writes path through write on a temporary name, then renames.
