@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -101,21 +102,12 @@ func group(results []result) (services []string, cells map[[3]string]cell) {
 	cells = map[[3]string]cell{}
 	for _, r := range results {
 		k := [3]string{r.Service, r.Scenario, r.Tool}
-		if !contains(services, r.Service) {
+		if !slices.Contains(services, r.Service) {
 			services = append(services, r.Service)
 		}
 		cells[k] = append(cells[k], r)
 	}
 	return services, cells
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func secs(s stat) string {

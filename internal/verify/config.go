@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -155,14 +156,7 @@ func (w settingsWire) settings() (Settings, error) {
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-func known(check string) bool {
-	for _, c := range Checks {
-		if c == check {
-			return true
-		}
-	}
-	return false
-}
+func known(check string) bool { return slices.Contains(Checks, check) }
 
 // ValidateAllow checks an accepted exception, CHECK:SUBJECT.
 func ValidateAllow(a string) error {
