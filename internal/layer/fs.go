@@ -47,7 +47,18 @@ func (f *FS) Open(name string) (fs.File, error) {
 	if e.Kind == Dir {
 		return &openDir{info: info, fs: f, dir: name}, nil
 	}
-	return &openFile{info: info, r: bytes.NewReader(e.Data)}, nil
+	if e.Source == nil {
+		return &openFile{info: info, r: bytes.NewReader(e.Data)}, nil
+	}
+	r, err := e.Source.Open()
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	file := &sourceFile{info: info, ReadCloser: r}
+	if ra, ok := r.(io.ReaderAt); ok {
+		return randomAccessFile{sourceFile: file, ReaderAt: ra}, nil
+	}
+	return file, nil
 }
 
 // Readlink returns the target of the symlink at name.
@@ -92,7 +103,7 @@ func entryInfo(e *Entry) fileInfo {
 	case Symlink:
 		mode |= fs.ModeSymlink
 	}
-	return fileInfo{name: path.Base(e.Path), size: int64(len(e.Data)), mode: mode}
+	return fileInfo{name: path.Base(e.Path), size: e.Size(), mode: mode}
 }
 
 type fileInfo struct {
@@ -118,6 +129,22 @@ func (f *openFile) Read(p []byte) (int, error)                { return f.r.Read(
 func (f *openFile) ReadAt(p []byte, off int64) (int, error)   { return f.r.ReadAt(p, off) }
 func (f *openFile) Seek(off int64, whence int) (int64, error) { return f.r.Seek(off, whence) }
 func (f *openFile) Close() error                              { return nil }
+
+// sourceFile is an entry whose content is read from its Source; it offers
+// random access only when the source's reader does (a file on disk), so
+// readers fall back to streaming otherwise.
+type sourceFile struct {
+	info fileInfo
+	io.ReadCloser
+}
+
+func (f *sourceFile) Stat() (fs.FileInfo, error) { return f.info, nil }
+
+// randomAccessFile is a sourceFile whose reader is an io.ReaderAt.
+type randomAccessFile struct {
+	*sourceFile
+	io.ReaderAt
+}
 
 type openDir struct {
 	info    fileInfo

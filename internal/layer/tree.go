@@ -1,15 +1,21 @@
 // Package layer builds deterministic image layers.
 //
-// A Tree is an in-memory file tree; Write turns it into a tar stream whose bytes
-// depend only on the tree: entries sorted by path, parents created implicitly,
-// one fixed mtime, numeric owners with no names, normalised modes and no xattrs.
+// A Tree is a file tree held as entries; Write turns it into a tar stream whose
+// bytes depend only on the tree: entries sorted by path, parents created
+// implicitly, one fixed mtime, numeric owners with no names, normalised modes
+// and no xattrs. Small contents kiln writes itself live in memory; everything
+// that comes from elsewhere (project files, wheel members, .deb members) is a
+// Source read only while the tar is written, so no such file is ever held
+// whole in memory.
 package layer
 
 import (
 	"archive/tar"
+	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -32,7 +38,76 @@ type Entry struct {
 	Mode     fs.FileMode // permission bits only
 	UID, GID int
 	Target   string // symlink target, for Symlink
-	Data     []byte // content, for Regular
+	// The content of a Regular entry: Source when set, else Data.
+	Data   []byte
+	Source Source
+}
+
+// Source is content kept outside the tree and read each time it is needed.
+type Source interface {
+	// Open returns a reader of exactly Size bytes.
+	Open() (io.ReadCloser, error)
+	Size() int64
+}
+
+// Size is the length of a regular entry's content.
+func (e *Entry) Size() int64 {
+	if e.Source != nil {
+		return e.Source.Size()
+	}
+	return int64(len(e.Data))
+}
+
+// Open reads a regular entry's content.
+func (e *Entry) Open() (io.ReadCloser, error) {
+	if e.Source != nil {
+		return e.Source.Open()
+	}
+	return io.NopCloser(bytes.NewReader(e.Data)), nil
+}
+
+// ReadAll returns a regular entry's content, for the few small files kiln
+// edits (passwd, dpkg status, configuration files).
+func (e *Entry) ReadAll() ([]byte, error) {
+	if e.Source == nil {
+		return e.Data, nil
+	}
+	r, err := e.Source.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+// FileSource is a file on disk of the given size; Open fails when the file's
+// size is no longer that, and the tar writer fails when it yields other than
+// size bytes, so a file changed during the build cannot slip into a layer
+// with a header that disagrees with its content.
+func FileSource(path string, size int64) Source { return fileSource{path: path, size: size} }
+
+type fileSource struct {
+	path string
+	size int64
+}
+
+func (f fileSource) Size() int64 { return f.size }
+
+func (f fileSource) Open() (io.ReadCloser, error) {
+	file, err := os.Open(f.path)
+	if err != nil {
+		return nil, err
+	}
+	info, err := file.Stat()
+	if err != nil {
+		file.Close()
+		return nil, err
+	}
+	if info.Size() != f.size {
+		file.Close()
+		return nil, fmt.Errorf("%s changed size during the build (%d bytes, was %d)", f.path, info.Size(), f.size)
+	}
+	return file, nil
 }
 
 // Tree is an in-memory file tree destined for one layer.
@@ -168,7 +243,7 @@ func (t *Tree) Write(w io.Writer, mtime time.Time) error {
 		switch e.Kind {
 		case Regular:
 			hdr.Typeflag = tar.TypeReg
-			hdr.Size = int64(len(e.Data))
+			hdr.Size = e.Size()
 		case Dir:
 			hdr.Typeflag = tar.TypeDir
 			hdr.Name += "/"
@@ -182,12 +257,38 @@ func (t *Tree) Write(w io.Writer, mtime time.Time) error {
 			return fmt.Errorf("layer entry %s: %w", e.Path, err)
 		}
 		if e.Kind == Regular {
-			if _, err := tw.Write(e.Data); err != nil {
+			if err := writeContent(tw, e); err != nil {
 				return fmt.Errorf("layer entry %s: %w", e.Path, err)
 			}
 		}
 	}
 	return tw.Close()
+}
+
+// writeContent streams e's content into the tar, refusing a source that
+// yields more or fewer bytes than the header announced.
+func writeContent(tw *tar.Writer, e *Entry) error {
+	if e.Source == nil {
+		_, err := tw.Write(e.Data)
+		return err
+	}
+	r, err := e.Source.Open()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	size := e.Source.Size()
+	n, err := io.CopyN(tw, r, size)
+	if err != nil && err != io.EOF {
+		return err
+	}
+	if n < size {
+		return fmt.Errorf("content ended after %d of %d bytes", n, size)
+	}
+	if m, _ := r.Read(make([]byte, 1)); m > 0 {
+		return fmt.Errorf("content is longer than %d bytes", size)
+	}
+	return nil
 }
 
 func specialBits(m fs.FileMode) int64 {
