@@ -77,6 +77,30 @@ func (c *Cache) Has(hexsum string) bool {
 // has that hash. A missing blob gives an error wrapping os.ErrNotExist; a
 // corrupt one is removed and also reported as not existing.
 func (c *Cache) Open(hexsum string) (*os.File, error) {
+	f, err := c.check(hexsum, io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// Check reads the blob with this sha256 once, copying it to also as it goes
+// (so a caller can check what the content means in the same pass), and
+// reports whether the content still has that hash; a corrupt blob is removed
+// and reported as not existing.
+func (c *Cache) Check(hexsum string, also io.Writer) error {
+	f, err := c.check(hexsum, also)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func (c *Cache) check(hexsum string, also io.Writer) (*os.File, error) {
 	if !hexDigest.MatchString(hexsum) {
 		return nil, fmt.Errorf("cache: invalid sha256 %q", hexsum)
 	}
@@ -86,7 +110,7 @@ func (c *Cache) Open(hexsum string) (*os.File, error) {
 		return nil, err
 	}
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(io.MultiWriter(h, also), f); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("cache blob %s: %w", hexsum, err)
 	}
@@ -94,10 +118,6 @@ func (c *Cache) Open(hexsum string) (*os.File, error) {
 		f.Close()
 		os.Remove(p)
 		return nil, fmt.Errorf("cache blob %s was corrupt (content hashes to %s) and was removed: %w", hexsum, got, os.ErrNotExist)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
 	}
 	return f, nil
 }
@@ -154,17 +174,50 @@ func (c *Cache) TempFile(pattern string) (*os.File, error) {
 
 var recordName = regexp.MustCompile(`^[a-z0-9-]+$`)
 
+// record is how a record is stored: its value with the kind and key it was
+// written for and a checksum over all three, so that bit-rot anywhere in the
+// file, or a record copied to another key's name, reads as a miss instead of
+// sending a build to the wrong blob.
+type record struct {
+	Kind  string          `json:"kind"`
+	Key   string          `json:"key"`
+	Value json.RawMessage `json:"value"`
+	Sum   string          `json:"sha256"`
+}
+
+func recordSum(kind, key string, value []byte) string { return Key("record", kind, key, string(value)) }
+
+func (c *Cache) recordPath(kind, key string) string {
+	return filepath.Join(c.root, "records", kind, key+".json")
+}
+
 // Record loads the record of kind for key into v. It reports false when there
-// is none or it cannot be decoded.
+// is none, or when the stored record fails its checksum, names another kind
+// or key, or cannot be decoded into v; such a record is removed.
 func (c *Cache) Record(kind, key string, v any) bool {
 	if !recordName.MatchString(kind) || !hexDigest.MatchString(key) {
 		return false
 	}
-	b, err := os.ReadFile(filepath.Join(c.root, "records", kind, key+".json"))
+	p := c.recordPath(kind, key)
+	b, err := os.ReadFile(p)
 	if err != nil {
 		return false
 	}
-	return json.Unmarshal(b, v) == nil
+	var r record
+	if json.Unmarshal(b, &r) != nil || r.Kind != kind || r.Key != key ||
+		r.Sum != recordSum(kind, key, r.Value) || json.Unmarshal(r.Value, v) != nil {
+		os.Remove(p)
+		return false
+	}
+	return true
+}
+
+// DropRecord removes the record of kind for key, for a caller that found it
+// does not describe what it points at.
+func (c *Cache) DropRecord(kind, key string) {
+	if recordName.MatchString(kind) && hexDigest.MatchString(key) {
+		os.Remove(c.recordPath(kind, key))
+	}
 }
 
 // SetRecord stores v as the record of kind for key, atomically.
@@ -172,7 +225,11 @@ func (c *Cache) SetRecord(kind, key string, v any) error {
 	if !recordName.MatchString(kind) || !hexDigest.MatchString(key) {
 		return fmt.Errorf("cache: invalid record %s/%s", kind, key)
 	}
-	b, err := json.Marshal(v)
+	value, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(record{Kind: kind, Key: key, Value: value, Sum: recordSum(kind, key, value)})
 	if err != nil {
 		return err
 	}
@@ -192,7 +249,7 @@ func (c *Cache) SetRecord(kind, key string, v any) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, key+".json"))
+	return os.Rename(tmp.Name(), c.recordPath(kind, key))
 }
 
 // Key hashes its parts, each length-prefixed so that no two part lists collide.

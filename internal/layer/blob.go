@@ -79,11 +79,16 @@ func Store(c *cache.Cache, t *Tree, mtime time.Time) (Blob, error) {
 }
 
 // Cached builds a layer through the cache: when a record for key exists and
-// its blob is intact, build is not called and hit is true.
+// its blob still is what the record says (see Check), build is not called
+// and hit is true. A record that fails the check is dropped and the layer
+// rebuilt.
 func Cached(c *cache.Cache, key string, mtime time.Time, mt types.MediaType, build func() (*Tree, error)) (l v1.Layer, b Blob, hit bool, err error) {
-	if c.Record("layer", key, &b) && c.Has(b.Digest) {
-		l, err := b.Layer(c, mt)
-		return l, b, true, err
+	if c.Record("layer", key, &b) {
+		if b.Check(c) == nil {
+			l, err := b.Layer(c, mt)
+			return l, b, true, err
+		}
+		c.DropRecord("layer", key)
 	}
 	t, err := build()
 	if err != nil {
@@ -97,6 +102,49 @@ func Cached(c *cache.Cache, key string, mtime time.Time, mt types.MediaType, bui
 	}
 	l, err = b.Layer(c, mt)
 	return l, b, false, err
+}
+
+// Check reads the stored blob once and reports whether it is what b says:
+// its sha256 and size, and the sha256 and size of the tar it decompresses
+// to. A record whose diff_id rotted, or one that names another valid blob,
+// fails here rather than producing an image whose config lies about a layer.
+func (b Blob) Check(c *cache.Cache) error {
+	pr, pw := io.Pipe()
+	type tarSum struct {
+		diffID string
+		size   int64
+		err    error
+	}
+	done := make(chan tarSum, 1)
+	// Decompressing in its own goroutine overlaps it with hashing the
+	// compressed bytes: the check reads the blob once, on both cores.
+	go func() {
+		zr, err := gzip.NewReader(pr)
+		if err != nil {
+			pr.CloseWithError(err)
+			done <- tarSum{err: err}
+			return
+		}
+		h := &countingHash{h: sha256.New()}
+		_, err = io.Copy(h, zr)
+		pr.CloseWithError(err)
+		done <- tarSum{diffID: hex.EncodeToString(h.h.Sum(nil)), size: h.n, err: err}
+	}()
+	compressed := &countingHash{h: sha256.New()}
+	err := c.Check(b.Digest, io.MultiWriter(pw, compressed))
+	pw.CloseWithError(err)
+	got := <-done
+	switch {
+	case err != nil:
+		return err
+	case got.err != nil:
+		return fmt.Errorf("layer %s: %w", b.Digest, got.err)
+	case compressed.n != b.Size:
+		return fmt.Errorf("layer %s: %d bytes, the record says %d", b.Digest, compressed.n, b.Size)
+	case got.diffID != b.DiffID || got.size != b.Uncompressed:
+		return fmt.Errorf("layer %s: decompresses to sha256:%s (%d bytes), the record says sha256:%s (%d bytes)", b.Digest, got.diffID, got.size, b.DiffID, b.Uncompressed)
+	}
+	return nil
 }
 
 // Layer returns the stored blob as a v1.Layer of the given media type.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,5 +149,66 @@ func TestReadFiles(t *testing.T) {
 	}
 	if string(got["etc/passwd"]) != "content of etc/passwd" || len(got) != 1 {
 		t.Errorf("ReadFiles = %q", got)
+	}
+}
+
+// A record that passes the cache's own checksum but no longer describes its
+// blob (rewritten by an older kiln, a bug, or a hand) must not reach an image.
+func TestCachedChecksRecordAgainstBlob(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		forge  func(good, other Blob) Blob
+		reason string
+	}{
+		{"diff_id rotted", func(good, _ Blob) Blob {
+			good.DiffID = strings.Repeat("0", 64)
+			return good
+		}, "decompresses to"},
+		{"points at another valid blob", func(good, other Blob) Blob {
+			good.Digest, good.Size = other.Digest, other.Size
+			return good
+		}, "decompresses to"},
+		{"size wrong", func(good, _ Blob) Blob {
+			good.Size++
+			return good
+		}, "bytes, the record says"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := cache.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			builds := 0
+			build := func() (*Tree, error) {
+				builds++
+				return sample(t, []string{"app/main.py"}), nil
+			}
+			key := cache.Key("test", "one")
+			_, good, _, err := Cached(c, key, time.Unix(0, 0), types.OCILayer, build)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := Store(c, sample(t, []string{"app/other.py"}), time.Unix(0, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			forged := tc.forge(good, other)
+			if err := forged.Check(c); err == nil || !strings.Contains(err.Error(), tc.reason) {
+				t.Fatalf("Check of a forged record = %v, want %q", err, tc.reason)
+			}
+			if err := c.SetRecord("layer", key, forged); err != nil {
+				t.Fatal(err)
+			}
+			l, got, hit, err := Cached(c, key, time.Unix(0, 0), types.OCILayer, build)
+			if err != nil || hit || builds != 2 || got != good {
+				t.Fatalf("hit=%v builds=%d blob=%+v err=%v; want a rebuild giving %+v", hit, builds, got, err, good)
+			}
+			if d, _ := l.DiffID(); d.Hex != good.DiffID {
+				t.Errorf("layer diff_id %s, want %s", d.Hex, good.DiffID)
+			}
+			if !c.Has(other.Digest) {
+				t.Error("the other, valid blob was removed")
+			}
+		})
 	}
 }
