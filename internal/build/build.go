@@ -224,17 +224,14 @@ func depsTree(ctx context.Context, o Options, plan *Plan, pp *PlatformPlan) (*la
 	if err := venv.Create(t, pp.info.PythonVersion); err != nil {
 		return nil, err
 	}
+	cfg := plan.project.Config
+	limits := wheel.Limits{MaxUnpacked: cfg.MaxUnpackedSize, MaxRatio: cfg.MaxCompressionRatio}
 	for _, w := range pp.Wheels {
 		fh, err := o.Cache.Open(w.Sha256)
 		if err != nil {
 			return nil, fmt.Errorf("wheel %s: %w", w.Filename, err)
 		}
-		st, err := fh.Stat()
-		if err != nil {
-			fh.Close()
-			return nil, err
-		}
-		_, err = wheel.Install(t, venv, w.Filename, fh, st.Size(), wheel.InstallOptions{Installer: "kiln"})
+		_, err = wheel.Install(t, venv, w.Filename, fh, wheel.InstallOptions{Installer: "kiln", Limits: limits})
 		fh.Close()
 		if err != nil {
 			return nil, err

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/go-units"
 	"github.com/moby/patternmatcher"
 )
 
@@ -40,6 +41,10 @@ type Config struct {
 	Groups      []string
 	Exclude     []string
 	Labels      map[string]string
+	// MaxUnpackedSize (bytes) and MaxCompressionRatio bound what one wheel
+	// may unpack to, against zip bombs; 0 means the installer's defaults.
+	MaxUnpackedSize     int64
+	MaxCompressionRatio float64
 }
 
 // Healthcheck is [tool.kiln].healthcheck. Zero durations and retries mean
@@ -188,6 +193,12 @@ var topKeys = []configKey{
 	{name: "labels", form: "one KEY=VALUE (repeat to add more)",
 		toml: func(c *Config, v any) error { return setMap(&c.Labels, v, validateLabel) },
 		flag: func(c *Config, s string) error { return addPair(&c.Labels, s, validateLabel) }},
+	{name: "max-unpacked-size", form: `size such as "8 GiB" (the default) or a number of bytes: the most one wheel may unpack to`,
+		toml: func(c *Config, v any) error { return setSize(&c.MaxUnpackedSize, v) },
+		flag: func(c *Config, s string) error { return setSizeFlag(&c.MaxUnpackedSize, s) }},
+	{name: "max-compression-ratio", form: "number >= 1, default 200: the most a wheel, or a member of it over 1 MiB, may be compressed by",
+		toml: func(c *Config, v any) error { return setRatio(&c.MaxCompressionRatio, v) },
+		flag: func(c *Config, s string) error { return setRatioFlag(&c.MaxCompressionRatio, s) }},
 }
 
 // hc returns the healthcheck, creating it so that a field can be set alone.
@@ -511,6 +522,58 @@ func setDurationFlag(dst *time.Duration, s string) error {
 		return fmt.Errorf("duration %q is negative", s)
 	}
 	*dst = d
+	return nil
+}
+
+func setSize(dst *int64, v any) error {
+	switch v := v.(type) {
+	case int64:
+		if v <= 0 {
+			return fmt.Errorf("%d is not a positive number of bytes", v)
+		}
+		*dst = v
+		return nil
+	case string:
+		return setSizeFlag(dst, v)
+	default:
+		return typeError(`a size such as "8 GiB" or a number of bytes`, v)
+	}
+}
+
+// setSizeFlag reads binary units, as docker does: "8 GiB", "8g" and "8GB"
+// are all 8<<30 bytes.
+func setSizeFlag(dst *int64, s string) error {
+	n, err := units.RAMInBytes(strings.TrimSpace(s))
+	if err != nil || n <= 0 {
+		return fmt.Errorf(`expected a positive size such as "8 GiB", got %q`, s)
+	}
+	*dst = n
+	return nil
+}
+
+func setRatio(dst *float64, v any) error {
+	switch v := v.(type) {
+	case int64:
+		return assign(dst, float64(v), validateRatio)
+	case float64:
+		return assign(dst, v, validateRatio)
+	default:
+		return typeError("a number", v)
+	}
+}
+
+func setRatioFlag(dst *float64, s string) error {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		return fmt.Errorf("expected a number, got %q", s)
+	}
+	return assign(dst, f, validateRatio)
+}
+
+func validateRatio(f float64) error {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < 1 {
+		return fmt.Errorf("ratio %v is not a finite number >= 1", f)
+	}
 	return nil
 }
 

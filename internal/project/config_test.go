@@ -102,6 +102,10 @@ func TestSetErrors(t *testing.T) {
 		{"required-env", "A,B-C", []string{"required-env: item 1"}},
 		{"groups", "-dev", []string{"groups: item 0"}},
 		{"base", "", []string{"base: invalid image reference"}},
+		{"max-unpacked-size", "lots", []string{"max-unpacked-size", `positive size such as "8 GiB"`}},
+		{"max-unpacked-size", "0", []string{"max-unpacked-size", "positive size"}},
+		{"max-compression-ratio", "0.5", []string{"max-compression-ratio", "not a finite number >= 1"}},
+		{"max-compression-ratio", "NaN", []string{"max-compression-ratio", "not a finite number >= 1"}},
 	} {
 		c := Config{User: DefaultUser}
 		err := c.Set(tc.key, tc.value)
@@ -128,7 +132,7 @@ func TestKeys(t *testing.T) {
 		"healthcheck.interval": "1s", "healthcheck.timeout": "1s", "healthcheck.start-period": "1s",
 		"healthcheck.retries": "1", "env": "A=b", "required-env": "A", "user": "uid=5",
 		"user.name": "x", "user.uid": "5", "user.gid": "5", "groups": "g", "exclude": "x",
-		"labels": "a=b",
+		"labels": "a=b", "max-unpacked-size": "1 GiB", "max-compression-ratio": "500",
 	}
 	seen := map[string]bool{}
 	for _, k := range Keys() {
@@ -184,5 +188,33 @@ func TestValidate(t *testing.T) {
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestWheelLimitKeys(t *testing.T) {
+	for _, tc := range []struct {
+		t     map[string]any
+		size  int64
+		ratio float64
+		err   string
+	}{
+		{t: map[string]any{"max-unpacked-size": "8 GiB", "max-compression-ratio": int64(300)}, size: 8 << 30, ratio: 300},
+		{t: map[string]any{"max-unpacked-size": int64(1000), "max-compression-ratio": 2.5}, size: 1000, ratio: 2.5},
+		{t: map[string]any{"max-unpacked-size": "512m"}, size: 512 << 20},
+		{t: map[string]any{"max-unpacked-size": int64(-1)}, err: "max-unpacked-size: -1 is not a positive number of bytes"},
+		{t: map[string]any{"max-unpacked-size": true}, err: "max-unpacked-size: expected a size"},
+		{t: map[string]any{"max-compression-ratio": "200"}, err: "max-compression-ratio: expected a number"},
+		{t: map[string]any{"max-compression-ratio": int64(0)}, err: "max-compression-ratio: ratio 0 is not a finite number >= 1"},
+	} {
+		c, err := parseConfig(tc.t)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%v: error %v, want %q", tc.t, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || c.MaxUnpackedSize != tc.size || c.MaxCompressionRatio != tc.ratio {
+			t.Errorf("%v: %v, %d, %v", tc.t, err, c.MaxUnpackedSize, c.MaxCompressionRatio)
+		}
 	}
 }

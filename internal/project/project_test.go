@@ -217,7 +217,7 @@ func TestParseErrors(t *testing.T) {
 		{"project not table", "project = 1\n", []string{"project", "expected a table"}},
 		{"tool.kiln not table", "tool = { kiln = [] }\n[project]\nname = \"x\"\n", []string{"kiln", "expected a table", "an array"}},
 		{"unknown top key", "[project]\nname = \"x\"\n[tool.kiln]\nportt = 1\n", []string{
-			"portt: unknown key", "known keys of [tool.kiln]: base, command, debian-mirror, debian-security-mirror, env, exclude, find-links, groups, healthcheck, labels, lock, packages, platforms, port, required-env, user",
+			"portt: unknown key", "known keys of [tool.kiln]: base, command, debian-mirror, debian-security-mirror, env, exclude, find-links, groups, healthcheck, labels, lock, max-compression-ratio, max-unpacked-size, packages, platforms, port, required-env, user",
 		}},
 		{"unknown user key", "[project]\nname = \"x\"\n[tool.kiln]\nuser = { home = \"/\" }\n", []string{
 			"user.home: unknown key", "known keys of user: gid, name, uid",

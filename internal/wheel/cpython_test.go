@@ -50,7 +50,7 @@ func materialize(t *testing.T, tree *layer.Tree, dir string) {
 		case layer.Dir:
 			err = os.MkdirAll(p, e.Mode)
 		case layer.Regular:
-			if err = os.WriteFile(p, e.Data, e.Mode); err == nil {
+			if err = os.WriteFile(p, content(t, e), e.Mode); err == nil {
 				err = os.Chmod(p, e.Mode)
 			}
 		case layer.Symlink:
@@ -190,7 +190,7 @@ func TestMatchesPip(t *testing.T) {
 				sort.Strings(rows)
 				return rows
 			}
-			pipRows, ourRows := keep(pipRecord), keep(ours.Data)
+			pipRows, ourRows := keep(pipRecord), keep(content(t, ours))
 			pipRows = removeRow(pipRows, distInfo+"/direct_url.json,(launcher or direct_url)")
 			if strings.Join(pipRows, "\n") != strings.Join(ourRows, "\n") {
 				t.Errorf("RECORD differs from pip's:\npip:\n%s\nkiln:\n%s", strings.Join(pipRows, "\n"), strings.Join(ourRows, "\n"))
@@ -206,7 +206,7 @@ func TestMatchesPip(t *testing.T) {
 					t.Errorf("pip did not install %s", path)
 					continue
 				}
-				if e, _ := tree.Get(treePath(filepath.Join(sp, path))); e == nil || !bytes.Equal(e.Data, onDisk) {
+				if e, _ := tree.Get(treePath(filepath.Join(sp, path))); e == nil || !bytes.Equal(content(t, e), onDisk) {
 					t.Errorf("%s differs from pip's", path)
 				}
 			}

@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -80,5 +82,25 @@ func snapshot(t testing.TB, tree *layer.Tree) []byte {
 
 func install(t testing.TB, tree *layer.Tree, v Venv, name string, zipData []byte, opts InstallOptions) (*Installed, error) {
 	t.Helper()
-	return Install(tree, v, name, bytes.NewReader(zipData), int64(len(zipData)), opts)
+	p := filepath.Join(t.TempDir(), "wheel")
+	if err := os.WriteFile(p, zipData, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return Install(tree, v, name, f, opts)
+}
+
+// content reads a regular entry, which for a wheel member reads the wheel
+// file again.
+func content(t testing.TB, e *layer.Entry) []byte {
+	t.Helper()
+	data, err := e.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

@@ -7,13 +7,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/docker/go-units"
 
 	"github.com/kiln-build/kiln/internal/pep440"
 	"github.com/kiln-build/kiln/internal/pyname"
@@ -34,6 +39,8 @@ type InstallOptions struct {
 	// Requested writes the empty REQUESTED marker: the package was asked
 	// for directly rather than pulled in as a dependency.
 	Requested bool
+	// Limits bound the unpacked size; zero fields take DefaultLimits'.
+	Limits Limits
 }
 
 // Installed describes an installed distribution.
@@ -50,11 +57,23 @@ type Installed struct {
 
 // pending is a file or symlink waiting to be merged into the tree.
 type pending struct {
-	kind   layer.Kind
-	mode   fs.FileMode
-	data   []byte // content; for a symlink, its target
+	kind layer.Kind
+	mode fs.FileMode
+	// The content: a wheel member copied as it is stays in the wheel file
+	// (src, with its RECORD hash computed while checking it); what kiln
+	// writes or rewrites is data.
+	data   []byte
+	src    layer.Source
+	hash   string
 	target string
 	entry  string // the zip entry it came from or was generated from; "" for installer metadata
+}
+
+func (p *pending) row(path string) RecordRow {
+	if p.src != nil {
+		return RecordRow{Path: path, Hash: p.hash, Size: p.src.Size()}
+	}
+	return RowFor(path, p.data)
 }
 
 // zipEntry is a validated non-directory archive member.
@@ -70,6 +89,7 @@ type zipEntry struct {
 // and checked, so a refused wheel leaves the tree as it was.
 type installer struct {
 	wheel string
+	path  string // the wheel file, read again when the layer is written
 	venv  Venv
 	root  string // tree path of the venv
 	sp    string // tree path of site-packages
@@ -84,8 +104,7 @@ func (in *installer) errf(entry, format string, args ...any) error {
 	return fmt.Errorf("wheel %s: entry %s: %s", in.wheel, entry, msg)
 }
 
-// Install unpacks the wheel read from r (size bytes) into tree under the
-// venv, as uv does: archive root and .data/purelib|platlib into
+// Install unpacks the wheel file f into tree under the venv, as uv does: archive root and .data/purelib|platlib into
 // site-packages (both are site-packages in a venv, so Root-Is-Purelib does
 // not change the result), .data/scripts into bin with "#!python" rewritten,
 // .data/headers into include/site/pythonX.Y/<name>, .data/data into the
@@ -93,15 +112,21 @@ func (in *installer) errf(entry, format string, args ...any) error {
 // a rewritten RECORD. Files are root-owned, 0755 if the archive gives any
 // execute bit and 0644 otherwise.
 //
+// Members copied as they are stay in the wheel file: the tree's entries read
+// them again, by f's name, when the layer is written, so the file must not
+// change until then (kiln's cache is content-addressed). Only what kiln
+// parses or rewrites is read into memory, and each of those is capped.
+//
 // The wheel is refused — with an error naming it and the entry — for
 // absolute or ".." paths, duplicate entries, device/fifo/socket entries,
 // symlinks leaving the venv, a Wheel-Version above 1.x, anything but one
-// .dist-info directory, and a METADATA name or version that differs from
-// the file name. The RECORD shipped in the wheel is not checked: the
+// .dist-info directory, a METADATA name or version that differs from the
+// file name, names that are not UTF-8, and members whose sizes exceed
+// opts.Limits. The RECORD shipped in the wheel is not checked: the
 // archive's hash is verified against the lock before it gets here, and
 // pip and uv do not check it either.
-func Install(tree *layer.Tree, v Venv, wheelName string, r io.ReaderAt, size int64, opts InstallOptions) (*Installed, error) {
-	in := &installer{wheel: wheelName, venv: v, files: map[string]*pending{}}
+func Install(tree *layer.Tree, v Venv, wheelName string, f *os.File, opts InstallOptions) (*Installed, error) {
+	in := &installer{wheel: wheelName, path: f.Name(), venv: v, files: map[string]*pending{}}
 	if err := v.validate(); err != nil {
 		return nil, in.errf("", "%v", err)
 	}
@@ -111,11 +136,16 @@ func Install(tree *layer.Tree, v Venv, wheelName string, r io.ReaderAt, size int
 	if err != nil {
 		return nil, err
 	}
-	zr, err := zip.NewReader(r, size)
+	st, err := f.Stat()
+	if err != nil {
+		return nil, in.errf("", "%v", err)
+	}
+	size := st.Size()
+	zr, err := zip.NewReader(f, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, in.errf("", "not a zip archive: %v", err)
 	}
-	entries, err := in.index(zr)
+	entries, err := in.index(zr, size, opts.Limits.withDefaults())
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +180,7 @@ func Install(tree *layer.Tree, v Venv, wheelName string, r io.ReaderAt, size int
 		}
 		eps[s.name] = s.spec
 	}
-	if err := in.installerFiles(distInfo, r, size, opts); err != nil {
+	if err := in.installerFiles(distInfo, f, size, opts); err != nil {
 		return nil, err
 	}
 	rows := in.record(distInfo)
@@ -166,13 +196,17 @@ func Install(tree *layer.Tree, v Venv, wheelName string, r io.ReaderAt, size int
 	return &Installed{Name: name, Version: version, Files: len(rows), TopLevel: topLevel(rows), EntryPoints: eps}, nil
 }
 
-// index validates every archive member's name and type and returns the
-// non-directory ones in archive order.
-func (in *installer) index(zr *zip.Reader) ([]zipEntry, error) {
+// index validates every archive member's name, type and size and returns
+// the non-directory ones in archive order.
+func (in *installer) index(zr *zip.Reader, wheelSize int64, lim Limits) ([]zipEntry, error) {
 	var out []zipEntry
 	seen := map[string]string{}
+	var total uint64
 	for _, f := range zr.File {
 		raw := f.Name
+		if !utf8.ValidString(raw) {
+			return nil, in.errf(fmt.Sprintf("%q", raw), "name is not valid UTF-8 (RECORD is UTF-8)")
+		}
 		if strings.HasPrefix(raw, "/") {
 			return nil, in.errf(fmt.Sprintf("%q", raw), "absolute path")
 		}
@@ -196,6 +230,12 @@ func (in *installer) index(zr *zip.Reader) ([]zipEntry, error) {
 		if mode.IsDir() {
 			continue // directories come from the files in them, as with pip
 		}
+		if f.Method != zip.Store && f.Method != zip.Deflate {
+			return nil, in.errf(raw, "compression method %d is not supported (stored and deflated are)", f.Method)
+		}
+		if err := in.checkSize(f, &total, wheelSize, lim); err != nil {
+			return nil, err
+		}
 		name, err := layer.CleanPath(raw)
 		if err != nil {
 			return nil, in.errf(fmt.Sprintf("%q", raw), "%v", err)
@@ -207,6 +247,28 @@ func (in *installer) index(zr *zip.Reader) ([]zipEntry, error) {
 		out = append(out, zipEntry{f: f, name: name, symlink: mode&fs.ModeSymlink != 0, exec: mode&0o111 != 0})
 	}
 	return out, nil
+}
+
+// checkSize refuses a member that would take the wheel's unpacked size past
+// lim, or that is compressed more than lim allows, before anything is read.
+// The declared uncompressed sizes bound what is read: archive/zip fails a
+// member that yields more. Declared compressed sizes can lie, so the whole
+// wheel's ratio is also checked against the file's real size.
+func (in *installer) checkSize(f *zip.File, total *uint64, wheelSize int64, lim Limits) error {
+	n := f.UncompressedSize64
+	if n > uint64(lim.MaxUnpacked)-*total {
+		return in.errf(f.Name, "unpacks to %d bytes, taking the wheel past its limit of %s (max-unpacked-size)", n, units.BytesSize(float64(lim.MaxUnpacked)))
+	}
+	*total += n
+	if n > ratioFloor && float64(n) > lim.MaxRatio*float64(f.CompressedSize64) {
+		return in.errf(f.Name, "compressed %.0f:1 (%d bytes to %d), more than the limit of %g:1 (max-compression-ratio): a zip bomb?",
+			float64(n)/float64(max(f.CompressedSize64, 1)), n, f.CompressedSize64, lim.MaxRatio)
+	}
+	if *total > ratioFloor && float64(*total) > lim.MaxRatio*float64(wheelSize) {
+		return in.errf(f.Name, "takes the wheel's unpacked size to %d bytes, %.0f times its %d bytes, more than the limit of %g:1 (max-compression-ratio): a zip bomb?",
+			*total, float64(*total)/float64(max(wheelSize, 1)), wheelSize, lim.MaxRatio)
+	}
+	return nil
 }
 
 // findDistInfo returns the one top-level NAME-VERSION.dist-info directory,
@@ -249,7 +311,7 @@ func (in *installer) readDistInfo(entries []zipEntry, distInfo string, fn Filena
 			if e.symlink {
 				return nil, in.errf(e.name, "is a symlink")
 			}
-			return in.read(e)
+			return in.read(e, maxParsed)
 		}
 		if required {
 			return nil, in.errf(distInfo+"/"+file, "missing")
@@ -271,8 +333,8 @@ func (in *installer) readDistInfo(entries []zipEntry, distInfo string, fn Filena
 	if err != nil {
 		return "", "", nil, in.errf(distInfo+"/METADATA", "%v", err)
 	}
-	if _, err := read("RECORD", true); err != nil {
-		return "", "", nil, err
+	if !slices.ContainsFunc(entries, func(e zipEntry) bool { return e.name == distInfo+"/RECORD" }) {
+		return "", "", nil, in.errf(distInfo+"/RECORD", "missing")
 	}
 	epData, err := read("entry_points.txt", false)
 	if err != nil {
@@ -315,23 +377,78 @@ func checkMetadata(h Headers, fn Filename) (name, version string, err error) {
 	return name, version, nil
 }
 
-// read returns the uncompressed content of e. The zip reader stops at the
-// declared size and checks the CRC, so a lying header is an error, not a
-// runaway allocation.
-func (in *installer) read(e *zipEntry) ([]byte, error) {
+// The most kiln reads into memory of a member it parses or rewrites
+// (METADATA, WHEEL, entry_points.txt, a script's "#!python" line) and of a
+// symlink's target (PATH_MAX).
+const (
+	maxParsed = 16 << 20
+	maxTarget = 4096
+)
+
+// open opens e's content. archive/zip stops at the declared size and checks
+// the CRC, so a lying header is an error, not a runaway read; the error
+// says so rather than archive/zip's "not a valid zip file", which is what
+// its reader returns, mid-member, for content past the declared size.
+func (in *installer) open(e *zipEntry) (io.ReadCloser, error) {
 	rc, err := e.f.Open()
 	if err != nil {
 		return nil, in.errf(e.name, "%v", err)
 	}
+	return &zipReader{in: in, e: e, r: rc}, nil
+}
+
+type zipReader struct {
+	in *installer
+	e  *zipEntry
+	r  io.ReadCloser
+}
+
+func (z *zipReader) Read(p []byte) (int, error) {
+	n, err := z.r.Read(p)
+	switch {
+	case err == nil || err == io.EOF:
+	case errors.Is(err, zip.ErrFormat):
+		err = z.in.errf(z.e.name, "content is longer than the %d bytes its header declares", z.e.f.UncompressedSize64)
+	default:
+		err = z.in.errf(z.e.name, "%v", err)
+	}
+	return n, err
+}
+
+func (z *zipReader) Close() error { return z.r.Close() }
+
+// read returns the uncompressed content of e, refusing one over limit bytes.
+func (in *installer) read(e *zipEntry, limit int64) ([]byte, error) {
+	if e.f.UncompressedSize64 > uint64(limit) {
+		return nil, in.errf(e.name, "is %d bytes, more than the %s kiln reads of such a file", e.f.UncompressedSize64, units.BytesSize(float64(limit)))
+	}
+	rc, err := in.open(e)
+	if err != nil {
+		return nil, err
+	}
 	defer rc.Close()
-	var buf bytes.Buffer
-	if n := e.f.UncompressedSize64; n <= 1<<20 {
-		buf.Grow(int(n))
+	return io.ReadAll(rc)
+}
+
+// hash streams e once through sha256, checking it as archive/zip does, and
+// returns a source reading it again from the wheel file, which checks the
+// CRC-32 of what was hashed (archive/zip skips the check when the archive
+// records a CRC of 0).
+func (in *installer) hash(e *zipEntry) (layer.Source, string, error) {
+	rc, err := in.open(e)
+	if err != nil {
+		return nil, "", err
 	}
-	if _, err := io.Copy(&buf, rc); err != nil {
-		return nil, in.errf(e.name, "%v", err)
+	defer rc.Close()
+	h, crc := sha256.New(), crc32.NewIEEE()
+	if _, err := io.Copy(io.MultiWriter(h, crc), rc); err != nil {
+		return nil, "", err
 	}
-	return buf.Bytes(), nil
+	src, err := newMemberSource(in.wheel, in.path, e.f, crc.Sum32())
+	if err != nil {
+		return nil, "", in.errf(e.name, "%v", err)
+	}
+	return src, recordDigest(h.Sum(nil)), nil
 }
 
 // installerWritten are .dist-info files that belong to the installer, not
@@ -375,25 +492,58 @@ func (in *installer) unpack(e *zipEntry, distInfo, dataDir, normName string, isS
 			return in.errf(e.name, "unknown wheel data directory %q", parts[1])
 		}
 	}
-	data, err := in.read(e)
-	if err != nil {
+	p := &pending{kind: layer.Regular, mode: 0o644, entry: e.name}
+	if e.symlink {
+		target, err := in.read(e, maxTarget)
+		if err != nil {
+			return err
+		}
+		// RECORD hashes a symlink's target, as pip does.
+		p.kind, p.mode, p.data, p.target = layer.Symlink, 0o777, target, string(target)
+		return in.stage(dest, p)
+	}
+	if script || e.exec {
+		p.mode = 0o755
+	}
+	if script {
+		rewritten, err := in.rewriteShebang(e)
+		if err != nil {
+			return err
+		}
+		if rewritten != nil {
+			p.data = rewritten
+			return in.stage(dest, p)
+		}
+	}
+	var err error
+	if p.src, p.hash, err = in.hash(e); err != nil {
 		return err
 	}
-	p := &pending{kind: layer.Regular, mode: 0o644, data: data, entry: e.name}
-	switch {
-	case e.symlink:
-		p.kind, p.mode, p.target = layer.Symlink, 0o777, string(data)
-	case script:
-		p.mode = 0o755
-		if rest, ok := bytes.CutPrefix(data, []byte("#!python")); ok {
-			// uv keeps the rest of the line; "#!pythonw" only means GUI on Windows.
-			rest = bytes.TrimPrefix(rest, []byte("w"))
-			p.data = append([]byte(shebang(in.venv.Root)), rest...)
-		}
-	case e.exec:
-		p.mode = 0o755
-	}
 	return in.stage(dest, p)
+}
+
+// rewriteShebang returns the script e with "#!python" replaced by the venv's
+// interpreter, or nil when it does not start so.
+func (in *installer) rewriteShebang(e *zipEntry) ([]byte, error) {
+	const marker = "#!python"
+	rc, err := in.open(e)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	head := make([]byte, len(marker))
+	if n, err := io.ReadFull(rc, head); err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, err
+	} else if string(head[:n]) != marker {
+		return nil, nil
+	}
+	data, err := in.read(e, maxParsed)
+	if err != nil {
+		return nil, err
+	}
+	// uv keeps the rest of the line; "#!pythonw" only means GUI on Windows.
+	rest := bytes.TrimPrefix(data[len(marker):], []byte("w"))
+	return append([]byte(shebang(in.venv.Root)), rest...), nil
 }
 
 // scriptMatchName strips the suffixes pip ignores when matching a data
@@ -506,7 +656,7 @@ func (in *installer) record(distInfo string) []RecordRow {
 	recordPath := in.sp + "/" + distInfo + "/RECORD"
 	rows := []RecordRow{{Path: in.relToSitePackages(recordPath)}}
 	for p, f := range in.files {
-		rows = append(rows, RowFor(in.relToSitePackages(p), f.data))
+		rows = append(rows, f.row(in.relToSitePackages(p)))
 	}
 	body := FormatRecord(rows)
 	in.files[recordPath] = &pending{kind: layer.Regular, mode: 0o644, data: body}
@@ -622,7 +772,7 @@ func (in *installer) merge(tree *layer.Tree) error {
 		f := in.files[p]
 		e := layer.Entry{Path: p, Kind: f.kind, Mode: f.mode, Target: f.target}
 		if f.kind == layer.Regular {
-			e.Data = f.data
+			e.Data, e.Source = f.data, f.src
 		}
 		if err := tree.Add(e); err != nil {
 			return in.errf(f.entry, "%v", err)

@@ -70,7 +70,7 @@ func TestInstallDemoMatchesPip(t *testing.T) {
 	if !ok {
 		t.Fatal("no RECORD")
 	}
-	if gotRecord := string(record.Data); gotRecord != strings.Join(want, "\n")+"\n" {
+	if gotRecord := string(content(t, record)); gotRecord != strings.Join(want, "\n")+"\n" {
 		t.Errorf("RECORD:\n%s\nwant:\n%s", gotRecord, strings.Join(want, "\n")+"\n")
 	}
 
@@ -89,7 +89,7 @@ func TestInstallDemoMatchesPip(t *testing.T) {
 			t.Errorf("%s: in RECORD, not in tree", treeP)
 			continue
 		}
-		if rest != "," && RecordHash(e.Data)+","+itoa(len(e.Data)) != rest {
+		if rest != "," && RecordHash(content(t, e))+","+itoa(len(content(t, e))) != rest {
 			t.Errorf("%s: content does not match its RECORD row", treeP)
 		}
 		wantMode := fs.FileMode(0o644)
@@ -113,11 +113,11 @@ func TestInstallDemoMatchesPip(t *testing.T) {
 	}
 
 	raw, _ := tree.Get("opt/demo-venv/bin/demo-raw")
-	if want := "#!/opt/demo-venv/bin/python\nimport sys\nprint('raw script', sys.executable)\n"; raw == nil || string(raw.Data) != want {
-		t.Errorf("demo-raw = %q", raw.Data)
+	if want := "#!/opt/demo-venv/bin/python\nimport sys\nprint('raw script', sys.executable)\n"; raw == nil || string(content(t, raw)) != want {
+		t.Errorf("demo-raw = %q", content(t, raw))
 	}
-	if du, _ := tree.Get(sp + "demo_pkg-1.0.dist-info/direct_url.json"); du == nil || string(du.Data) != directURL {
-		t.Errorf("direct_url.json = %q, want %q", du.Data, directURL)
+	if du, _ := tree.Get(sp + "demo_pkg-1.0.dist-info/direct_url.json"); du == nil || string(content(t, du)) != directURL {
+		t.Errorf("direct_url.json = %q, want %q", content(t, du), directURL)
 	}
 
 	wantInstalled := &Installed{
@@ -154,8 +154,8 @@ func TestInstallOptionsOff(t *testing.T) {
 		"pkg-1.0.dist-info/RECORD,,\n" +
 		"pkg-1.0.dist-info/WHEEL," + RecordHash([]byte(wheel)) + "," + itoa(len(wheel)) + "\n" +
 		"pkg/__init__.py," + RecordHash([]byte("x = 1\n")) + ",6\n"
-	if record == nil || string(record.Data) != want {
-		t.Errorf("RECORD = %q\nwant %q", record.Data, want)
+	if record == nil || string(content(t, record)) != want {
+		t.Errorf("RECORD = %q\nwant %q", content(t, record), want)
 	}
 	if got.Files != 4 || len(got.EntryPoints) != 0 {
 		t.Errorf("Installed = %+v", got)
@@ -214,8 +214,8 @@ func TestInstallLayout(t *testing.T) {
 			t.Errorf("%s missing", p)
 			continue
 		}
-		if e.Kind != want.kind || e.Mode != want.mode || string(e.Data) != want.data || e.Target != want.target {
-			t.Errorf("%s = kind %d mode %v data %q target %q; want %+v", p, e.Kind, e.Mode, e.Data, e.Target, want)
+		if e.Kind != want.kind || e.Mode != want.mode || string(content(t, e)) != want.data || e.Target != want.target {
+			t.Errorf("%s = kind %d mode %v data %q target %q; want %+v", p, e.Kind, e.Mode, content(t, e), e.Target, want)
 		}
 	}
 	for _, p := range []string{sp + "pkg-1.0.data", root + "bin/tool.exe", root + "bin/pip3.9"} {
@@ -229,13 +229,13 @@ func TestInstallLayout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !ok || !bytes.Equal(e.Data, want) || e.Mode != 0o755 {
+		if !ok || !bytes.Equal(content(t, e), want) || e.Mode != 0o755 {
 			t.Errorf("launcher %s = %v", name, e)
 		}
 	}
 	gtool, _ := tree.Get(root + "bin/gtool")
-	if !bytes.Contains(gtool.Data, []byte("from pkg.gui import App\n")) || !bytes.Contains(gtool.Data, []byte("sys.exit(App.run())\n")) {
-		t.Errorf("gtool launcher:\n%s", gtool.Data)
+	if !bytes.Contains(content(t, gtool), []byte("from pkg.gui import App\n")) || !bytes.Contains(content(t, gtool), []byte("sys.exit(App.run())\n")) {
+		t.Errorf("gtool launcher:\n%s", content(t, gtool))
 	}
 	wantTop := []string{"_pkg_native", "pkg", "pkg_util", "plat_mod", "pure_mod"}
 	if !reflect.DeepEqual(got.TopLevel, wantTop) {
@@ -248,8 +248,8 @@ func TestInstallLayout(t *testing.T) {
 		"../../../etc/pkg.conf,",
 		"pkg/alias.py," + RecordHash([]byte("__init__.py")) + ",11\n",
 	} {
-		if !bytes.Contains(record.Data, []byte(row)) {
-			t.Errorf("RECORD lacks %q:\n%s", row, record.Data)
+		if !bytes.Contains(content(t, record), []byte(row)) {
+			t.Errorf("RECORD lacks %q:\n%s", row, content(t, record))
 		}
 	}
 }
@@ -283,8 +283,8 @@ func TestInstallLongRootUsesTrampoline(t *testing.T) {
 	}
 	e, _ := tree.Get(strings.Repeat("x", 120) + "/bin/run")
 	want := "#!/bin/sh\n'''exec' '" + v.Root + "/bin/python' \"$0\" \"$@\"\n' '''\nprint(1)\n"
-	if e == nil || string(e.Data) != want {
-		t.Errorf("run = %q, want %q", e.Data, want)
+	if e == nil || string(content(t, e)) != want {
+		t.Errorf("run = %q, want %q", content(t, e), want)
 	}
 }
 
@@ -465,7 +465,7 @@ func TestInstallOverwritesEarlierWheelsFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	e, _ := tree.Get("app/.venv/lib/python3.11/site-packages/shared/__init__.py")
-	if e == nil || string(e.Data) != "b" {
+	if e == nil || string(content(t, e)) != "b" {
 		t.Errorf("shared/__init__.py = %v", e)
 	}
 }

@@ -13,7 +13,11 @@ import (
 // base64 digest without padding.
 func RecordHash(data []byte) string {
 	sum := sha256.Sum256(data)
-	return "sha256=" + base64.RawURLEncoding.EncodeToString(sum[:])
+	return recordDigest(sum[:])
+}
+
+func recordDigest(sha256sum []byte) string {
+	return "sha256=" + base64.RawURLEncoding.EncodeToString(sha256sum)
 }
 
 // RecordRow is one line of a RECORD file. Path is relative to site-packages
