@@ -207,6 +207,11 @@ func (in *installer) index(zr *zip.Reader, wheelSize int64, lim Limits) ([]zipEn
 		if !utf8.ValidString(raw) {
 			return nil, in.errf(fmt.Sprintf("%q", raw), "name is not valid UTF-8 (RECORD is UTF-8)")
 		}
+		// RECORD would quote such a name, but the line-based tools that
+		// read file lists (and people) would not.
+		if strings.ContainsAny(raw, "\n\r") {
+			return nil, in.errf(fmt.Sprintf("%q", raw), "name contains a line break")
+		}
 		if strings.HasPrefix(raw, "/") {
 			return nil, in.errf(fmt.Sprintf("%q", raw), "absolute path")
 		}

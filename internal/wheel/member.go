@@ -101,21 +101,23 @@ type memberReader struct {
 	n    int64
 }
 
+// Read checks the CRC as soon as the last byte is read, not at EOF: a
+// reader of exactly Size bytes (io.CopyN) never asks for the EOF. It then
+// withholds that last read, as io.CopyN drops an error that comes with
+// the bytes that complete its count.
 func (r *memberReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
-	r.n += int64(n)
 	r.crc.Write(p[:n])
-	if r.n > r.m.size {
+	prev := r.n
+	r.n += int64(n)
+	switch {
+	case r.n > r.m.size:
 		return 0, r.m.errf("content is longer than its %d bytes", r.m.size)
-	}
-	if errors.Is(err, io.EOF) {
-		if r.n < r.m.size {
-			return n, r.m.errf("content ended after %d of %d bytes", r.n, r.m.size)
-		}
-		if r.crc.Sum32() != r.m.crc {
-			return n, r.m.errf("changed since it was installed (CRC-32 %08x, was %08x)", r.crc.Sum32(), r.m.crc)
-		}
-	} else if err != nil {
+	case r.n == r.m.size && (prev < r.n || r.m.size == 0) && r.crc.Sum32() != r.m.crc:
+		return 0, r.m.errf("changed since it was installed (CRC-32 %08x, was %08x)", r.crc.Sum32(), r.m.crc)
+	case errors.Is(err, io.EOF) && r.n < r.m.size:
+		return n, r.m.errf("content ended after %d of %d bytes", r.n, r.m.size)
+	case err != nil && !errors.Is(err, io.EOF):
 		err = r.m.errf("%v", err)
 	}
 	return n, err
