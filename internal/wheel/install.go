@@ -104,13 +104,14 @@ func (in *installer) errf(entry, format string, args ...any) error {
 	return fmt.Errorf("wheel %s: entry %s: %s", in.wheel, entry, msg)
 }
 
-// Install unpacks the wheel file f into tree under the venv, as uv does: archive root and .data/purelib|platlib into
-// site-packages (both are site-packages in a venv, so Root-Is-Purelib does
-// not change the result), .data/scripts into bin with "#!python" rewritten,
-// .data/headers into include/site/pythonX.Y/<name>, .data/data into the
-// venv root, launchers for console and gui scripts, installer metadata and
-// a rewritten RECORD. Files are root-owned, 0755 if the archive gives any
-// execute bit and 0644 otherwise.
+// Install unpacks the wheel file f into tree under the venv, as uv does:
+// archive root and .data/purelib|platlib into site-packages (both are
+// site-packages in a venv, so Root-Is-Purelib does not change the result),
+// .data/scripts into bin with "#!python" rewritten, .data/headers into
+// include/site/pythonX.Y/<name>, .data/data into the venv root, launchers
+// for console and gui scripts, installer metadata and a rewritten RECORD.
+// Files are root-owned, 0755 if the archive gives any execute bit and 0644
+// otherwise.
 //
 // Members copied as they are stay in the wheel file: the tree's entries read
 // them again, by f's name, when the layer is written, so the file must not
@@ -121,10 +122,10 @@ func (in *installer) errf(entry, format string, args ...any) error {
 // absolute or ".." paths, duplicate entries, device/fifo/socket entries,
 // symlinks leaving the venv, a Wheel-Version above 1.x, anything but one
 // .dist-info directory, a METADATA name or version that differs from the
-// file name, names that are not UTF-8, and members whose sizes exceed
-// opts.Limits. The RECORD shipped in the wheel is not checked: the
-// archive's hash is verified against the lock before it gets here, and
-// pip and uv do not check it either.
+// file name, names that are not UTF-8 or hold a line break, and members
+// whose sizes exceed opts.Limits. The RECORD shipped in the wheel is not
+// checked: the archive's hash is verified against the lock before it gets
+// here, and pip and uv do not check it either.
 func Install(tree *layer.Tree, v Venv, wheelName string, f *os.File, opts InstallOptions) (*Installed, error) {
 	in := &installer{wheel: wheelName, path: f.Name(), venv: v, files: map[string]*pending{}}
 	if err := v.validate(); err != nil {
